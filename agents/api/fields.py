@@ -1,0 +1,23 @@
+from rest_framework import serializers
+
+
+class OrgRelatedField(serializers.PrimaryKeyRelatedField):
+    """A reference by id that only accepts rows of the request's organization: an id of another
+    organization is answered like an unknown id (400), so its existence leaks nothing.
+
+    `scope` optionally narrows further with the serializer context, e.g. to the caller's subtree:
+    scope(queryset, context) -> queryset."""
+
+    def __init__(self, *, scope=None, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        organization = self.context.get("organization")
+        if organization is None:
+            return queryset.none()
+        queryset = queryset.filter(organization=organization)
+        if self.scope is not None:
+            queryset = self.scope(queryset, self.context)
+        return queryset

@@ -1,0 +1,19 @@
+"""Organization-scoped routes of the agents app, mounted under /api/v1/orgs/{org_slug}/."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("members", views.MemberViewSet, basename="members")
+router.register("regions", views.RegionViewSet, basename="regions")
+router.register("levels", views.AgentLevelViewSet, basename="levels")
+router.register("products", views.ProductViewSet, basename="products")
+router.register("customers", views.CustomerViewSet, basename="customers")
+router.register("calendar-days", views.CalendarDayViewSet, basename="calendar-days")
+
+urlpatterns = [
+    path("settings/", views.OrganizationSettingsView.as_view(), name="settings"),
+    *router.urls,
+]

@@ -1,0 +1,65 @@
+"""Reads about organizations and people. Every selector takes the organization explicitly."""
+
+from django.db.models import Q, QuerySet
+
+from .models import Membership, MemberStatus, Organization
+
+# Members who still work for the organization: they are due to report and can be appraised.
+WORKING_STATUSES = (MemberStatus.PROBATION, MemberStatus.ACTIVE)
+
+
+def membership_for_user(*, user, org_slug: str) -> Membership | None:
+    """The caller's membership in the organization named by the slug, or None. Members who left
+    are no longer members."""
+    if not user or not user.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("organization", "user")
+        .filter(
+            organization__slug=org_slug,
+            organization__is_active=True,
+            user=user,
+        )
+        .exclude(status=MemberStatus.LEFT)
+        .first()
+    )
+
+
+def memberships_of_user(*, user) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user, organization__is_active=True)
+        .exclude(status=MemberStatus.LEFT)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+
+
+def subtree_q(*, root: Membership, prefix: str = "", include_root: bool = True) -> Q:
+    """A filter for the members of root's subtree, as one indexed prefix match on the path.
+    `prefix` is the lookup path from the queried model to its Membership (e.g. "owner__")."""
+    q = Q(**{f"{prefix}path__startswith": root.path})
+    if not include_root:
+        q &= ~Q(**{f"{prefix}pk": root.pk})
+    return q
+
+
+def member_scope_q(*, membership: Membership, prefix: str = "") -> Q:
+    """What a member may see of member-owned data: everything for owners and admins; for
+    leaders and agents themselves and their whole downline."""
+    if membership.is_manager:
+        return Q()
+    return subtree_q(root=membership, prefix=prefix)
+
+
+def member_list(*, organization: Organization, viewer: Membership) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization=organization)
+        .filter(member_scope_q(membership=viewer))
+        .select_related("user")
+    )
+
+
+def organization_admins(*, organization: Organization) -> QuerySet[Membership]:
+    return Membership.objects.filter(
+        organization=organization, role__in=("owner", "admin"), status__in=WORKING_STATUSES
+    ).select_related("user")

@@ -1,0 +1,32 @@
+"""The REST API's URL tree: /api/v1/... Each app contributes its organization-scoped routes,
+mounted under /api/v1/orgs/{org_slug}/ (the tenant is in the path)."""
+
+from django.urls import include, path
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from agents.api import views as agent_views
+from agents.api.throttling import AuthRateThrottle
+
+# Every organization-scoped URL pattern, by app. tests/test_permission_matrix.py enumerates these.
+ORG_SCOPED_URLCONFS = [
+    "agents.api.urls",
+]
+
+org_patterns = [path("", include(module)) for module in ORG_SCOPED_URLCONFS]
+
+app_name = "api"
+urlpatterns = [
+    path(
+        "auth/token/",
+        TokenObtainPairView.as_view(throttle_classes=[AuthRateThrottle]),
+        name="token-obtain",
+    ),
+    path(
+        "auth/token/refresh/",
+        TokenRefreshView.as_view(throttle_classes=[AuthRateThrottle]),
+        name="token-refresh",
+    ),
+    path("me/", agent_views.MeView.as_view(), name="me"),
+    path("orgs/", agent_views.OrganizationListView.as_view(), name="orgs"),
+    path("orgs/<slug:org_slug>/", include(org_patterns)),
+]

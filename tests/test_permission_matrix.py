@@ -1,0 +1,59 @@
+"""Runs every app's permission matrix and checks that no organization-scoped route is missing."""
+
+import importlib
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.matrix import PERSONAS
+
+MATRIX_MODULES = [
+    "tests.agents.matrix_cases",
+]
+
+ALL_CASES = [case for module in MATRIX_MODULES for case in importlib.import_module(module).CASES]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda case: case.id)
+def test_permission_matrix(case, persona, world, client_for):
+    response = case.run(world, client_for, persona)
+    expected = case.expected(persona)
+    assert response.status_code == expected, (
+        f"{case.id} as {persona}: expected {expected}, got {response.status_code}: "
+        f"{getattr(response, 'data', response.content)!r}"
+    )
+
+
+def _org_routes():
+    """(route name, METHOD) for every pattern under /api/v1/orgs/<org_slug>/."""
+
+    def walk(patterns, prefix, namespace):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                ns = pattern.namespace or namespace
+                yield from walk(pattern.url_patterns, route, ns)
+            elif isinstance(pattern, URLPattern) and "<slug:org_slug>" in route:
+                callback = pattern.callback
+                actions = getattr(callback, "actions", None)
+                if actions is not None:
+                    methods = set(actions) & set(callback.cls.http_method_names)
+                else:
+                    view_class = callback.view_class
+                    methods = {m for m in view_class.http_method_names if hasattr(view_class, m)}
+                methods -= {"head", "options"}
+                if "\\.(?P<format>" in route or "<drf_format_suffix" in route:
+                    continue
+                for method in methods:
+                    yield pattern.name, method
+
+    return set(walk(get_resolver().url_patterns, "", None))
+
+
+def test_every_org_route_has_a_matrix_entry():
+    covered = {(case.route, case.method) for case in ALL_CASES}
+    routes = _org_routes()
+    assert routes, "no organization-scoped routes found"
+    missing = sorted(routes - covered)
+    assert not missing, f"routes without a permission-matrix case: {missing}"
