@@ -11,7 +11,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -21,6 +21,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from . import services
 from .admin_base import (
     OrgScopedAdmin,
     OrgScopedModelForm,
@@ -29,6 +30,7 @@ from .admin_base import (
     admin_actor,
     scope_q,
 )
+from .errors import Conflict
 from .models import (
     AgentLevel,
     CalendarDay,
@@ -43,7 +45,6 @@ from .models import (
     default_workdays,
 )
 from .permissions import MANAGERS
-from .selectors import WORKING_STATUSES
 from .services import (
     MEMBER_FIELDS,
     SETTINGS_FIELDS,
@@ -55,8 +56,6 @@ from .services import (
     tree_node_place,
 )
 
-# The same texts as the services' refusals, so that one translation serves both.
-CYCLE_ERROR = _("This would make a cycle: the new parent is inside the subtree.")
 ISO_WEEKDAYS = [(number + 1, name) for number, name in WEEKDAYS.items()]
 
 
@@ -74,11 +73,18 @@ def _member_count(field: str):
     return Coalesce(Subquery(members, output_field=IntegerField()), 0)
 
 
-def _would_make_cycle(node, new_parent) -> bool:
-    """Whether placing node under new_parent would put it inside its own subtree."""
-    if node.pk is None or new_parent is None:
-        return False
-    return new_parent.pk == node.pk or new_parent.is_descendant_of(node)
+def service_check_errors(form, check, *, permission_field=None, **kwargs) -> None:
+    """Run a service's check and show what it refuses as form errors, so the admin applies
+    exactly the rules the API does. A missing power is shown on `permission_field`."""
+    try:
+        check(**kwargs)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+    except PermissionDenied as exc:
+        field = permission_field if permission_field in form.fields else None
+        form.add_error(field, str(exc))
+    except Conflict as exc:
+        form.add_error(None, exc.message)
 
 
 # --- Users (platform operators only) -------------------------------------------------------------
@@ -314,50 +320,34 @@ class MembershipChangeForm(OrgScopedModelForm):
         )
         if organization is None:
             return cleaned_data
-        self._check_upline(cleaned_data)
-        self._check_code(cleaned_data, organization)
-        self._check_role_power(cleaned_data, organization)
-        self._check_last_owner(cleaned_data, organization)
+        actor = admin_actor(self.admin_request, organization)
+        if self.instance.pk:
+            data = {
+                key: cleaned_data[key]
+                for key in services.MEMBER_FIELDS
+                if key in cleaned_data and key not in self.errors
+            }
+            service_check_errors(
+                self,
+                services.member_change_check,
+                permission_field="role" if "role" in self.changed_data else None,
+                organization=organization,
+                actor=actor,
+                member=self.instance,
+                data=data,
+            )
+        else:
+            service_check_errors(
+                self,
+                services.member_create_check,
+                permission_field="role",
+                organization=organization,
+                actor=actor,
+                role=cleaned_data.get("role", Role.AGENT),
+                upline=cleaned_data.get("upline"),
+                code=cleaned_data.get("code", ""),
+            )
         return cleaned_data
-
-    def _check_upline(self, cleaned_data) -> None:
-        upline = cleaned_data.get("upline")
-        if upline is None or "upline" in self.errors:
-            return
-        if _would_make_cycle(self.instance, upline):
-            self.add_error("upline", CYCLE_ERROR)
-        elif upline.status == MemberStatus.LEFT and upline != self.instance.upline:
-            self.add_error("upline", _("This member has left the organization."))
-
-    def _check_code(self, cleaned_data, organization) -> None:
-        code = cleaned_data.get("code")
-        if not code:
-            return
-        taken = Membership.objects.filter(organization=organization, code=code)
-        if taken.exclude(pk=self.instance.pk).exists():
-            self.add_error("code", _("Another member has this agent code."))
-
-    def _check_role_power(self, cleaned_data, organization) -> None:
-        """Only an owner grants or changes the owner and admin roles, or edits an owner or admin."""
-        if admin_actor(self.admin_request, organization).role == Role.OWNER:
-            return
-        if cleaned_data.get("role") in MANAGERS:
-            self.add_error("role", _("Only an owner can manage owners and administrators."))
-        elif self.instance.pk and self.instance.role in MANAGERS:
-            self.add_error(None, _("Only an owner can manage owners and administrators."))
-
-    def _check_last_owner(self, cleaned_data, organization) -> None:
-        if not self.instance.pk or self.instance.role != Role.OWNER:
-            return
-        role = cleaned_data.get("role", self.instance.role)
-        status = cleaned_data.get("status", self.instance.status)
-        if role == Role.OWNER and status in WORKING_STATUSES:
-            return
-        other_owners = Membership.objects.filter(
-            organization=organization, role=Role.OWNER, status__in=WORKING_STATUSES
-        ).exclude(pk=self.instance.pk)
-        if not other_owners.exists():
-            self.add_error(None, _("An organization must keep at least one active owner."))
 
 
 class MembershipAddForm(MembershipChangeForm):
@@ -595,17 +585,16 @@ class RegionAdminForm(OrgScopedModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        parent = cleaned_data.get("parent")
-        if _would_make_cycle(self.instance, parent):
-            self.add_error("parent", CYCLE_ERROR)
         organization_id = self.form_organization_id()
-        name = cleaned_data.get("name")
-        if organization_id is not None and name and "parent" not in self.errors:
-            siblings = Region.objects.filter(
-                organization_id=organization_id, parent=parent, name=name
-            ).exclude(pk=self.instance.pk)
-            if siblings.exists():
-                self.add_error("name", _("A region with this name exists at this level."))
+        if organization_id is None or "parent" in self.errors or "name" in self.errors:
+            return cleaned_data
+        service_check_errors(
+            self,
+            services.region_change_check,
+            organization=Organization.objects.get(pk=organization_id),
+            region=self.instance,
+            data={key: cleaned_data.get(key) for key in ("name", "parent")},
+        )
         return cleaned_data
 
 

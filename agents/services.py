@@ -41,15 +41,19 @@ def tree_node_place(*, node: PathNode, parent: PathNode | None) -> None:
     type(node).objects.filter(pk=node.pk).update(path=node.path, depth=node.depth)
 
 
+def _check_no_cycle(*, node: PathNode, new_parent: PathNode | None, error_field: str) -> None:
+    if node.path and new_parent is not None and new_parent.path.startswith(node.path):
+        raise ValidationError(
+            {error_field: _("This would make a cycle: the new parent is inside the subtree.")}
+        )
+
+
 def tree_subtree_move(
     *, node: PathNode, new_parent: PathNode | None, field: str, error_field: str
 ) -> None:
     """Move node and its whole subtree under new_parent with one UPDATE. A move under the node
     itself or one of its descendants would make a cycle and is refused."""
-    if new_parent is not None and new_parent.path.startswith(node.path):
-        raise ValidationError(
-            {error_field: _("This would make a cycle: the new parent is inside the subtree.")}
-        )
+    _check_no_cycle(node=node, new_parent=new_parent, error_field=error_field)
     old_path, old_depth = node.path, node.depth
     new_path = f"{new_parent.path if new_parent else '/'}{node.pk}/"
     new_depth = new_parent.depth + 1 if new_parent else 0
@@ -184,6 +188,22 @@ def _check_code_free(*, organization: Organization, code: str, member_id=None) -
         raise ValidationError({"code": _("Another member has this agent code.")})
 
 
+def member_create_check(
+    *,
+    organization: Organization,
+    actor: Membership | None,
+    role: str,
+    upline: Membership | None,
+    code: str,
+) -> None:
+    """What member_create would refuse about the membership, without writing (see
+    member_change_check)."""
+    if actor is not None:
+        _check_role_power(actor=actor, member=None, new_role=role)
+    _check_upline(upline=upline, organization=organization)
+    _check_code_free(organization=organization, code=code)
+
+
 @transaction.atomic
 def member_create(
     *,
@@ -202,8 +222,7 @@ def member_create(
     joined_on: dt.date | None = None,
 ) -> Membership:
     """Create a person's account and their membership. `actor` is None for system loads."""
-    if actor is not None:
-        _check_role_power(actor=actor, member=None, new_role=role)
+    member_create_check(organization=organization, actor=actor, role=role, upline=upline, code=code)
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken.")})
     user = User(username=username, display_name=display_name, email=email)
@@ -211,8 +230,6 @@ def member_create(
         validate_password(password, user=user)
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from exc
-    _check_upline(upline=upline, organization=organization)
-    _check_code_free(organization=organization, code=code)
     user.set_password(password)
     user.save()
     _lock_organization(organization)
@@ -236,18 +253,13 @@ def member_create(
 MEMBER_FIELDS = ("role", "upline", "region", "level", "status", "code", "joined_on")
 
 
-@transaction.atomic
-def member_update(
+def member_change_check(
     *, organization: Organization, actor: Membership, member: Membership, data: dict
-) -> Membership:
-    """Change a member. A new upline moves the member's whole subtree; a cycle is refused."""
-    display_name = data.pop("display_name", None)
-    unknown = set(data) - set(MEMBER_FIELDS)
-    if unknown:
-        raise ValidationError({key: _("This field cannot be changed.") for key in unknown})
+) -> None:
+    """Everything member_update would refuse, without writing anything: a ValidationError naming
+    the field, PermissionDenied for a missing power, Conflict for the last owner. The admin's
+    forms call it too, so the API and the admin apply one set of rules."""
     _check_role_power(actor=actor, member=member, new_role=data.get("role", member.role))
-    _lock_organization(organization)
-    member.refresh_from_db()
     leaving_owner = member.role == Role.OWNER and (
         data.get("role", Role.OWNER) != Role.OWNER
         or data.get("status", member.status) not in WORKING_STATUSES
@@ -260,12 +272,31 @@ def member_update(
             raise Conflict(_("An organization must keep at least one active owner."))
     if "code" in data:
         _check_code_free(organization=organization, code=data["code"], member_id=member.pk)
-    if "upline" in data and data["upline"] != member.upline:
-        new_upline = data["upline"]
+    new_upline = data.get("upline", member.upline)
+    if "upline" in data and new_upline != member.upline:
         _check_upline(upline=new_upline, organization=organization)
-        if new_upline is not None:
-            new_upline.refresh_from_db(fields=["path", "depth"])
-        tree_subtree_move(node=member, new_parent=new_upline, field="upline", error_field="upline")
+        _check_no_cycle(node=member, new_parent=new_upline, error_field="upline")
+
+
+@transaction.atomic
+def member_update(
+    *, organization: Organization, actor: Membership, member: Membership, data: dict
+) -> Membership:
+    """Change a member. A new upline moves the member's whole subtree; a cycle is refused."""
+    data = dict(data)
+    display_name = data.pop("display_name", None)
+    unknown = set(data) - set(MEMBER_FIELDS)
+    if unknown:
+        raise ValidationError({key: _("This field cannot be changed.") for key in unknown})
+    _lock_organization(organization)
+    member.refresh_from_db()
+    if data.get("upline") is not None:
+        data["upline"].refresh_from_db(fields=["path", "depth"])
+    member_change_check(organization=organization, actor=actor, member=member, data=data)
+    if "upline" in data and data["upline"] != member.upline:
+        tree_subtree_move(
+            node=member, new_parent=data["upline"], field="upline", error_field="upline"
+        )
     for key in ("role", "region", "level", "status", "code", "joined_on"):
         if key in data:
             setattr(member, key, data[key])
@@ -285,34 +316,41 @@ def member_update(
 def region_create(
     *, organization: Organization, name: str, parent: Region | None = None, code: str = ""
 ) -> Region:
-    if parent is not None and parent.organization_id != organization.pk:
-        raise ValidationError({"parent": _("Unknown region.")})
-    _check_region_name_free(organization=organization, name=name, parent=parent)
+    region_change_check(
+        organization=organization,
+        region=Region(organization=organization),
+        data={"name": name, "parent": parent},
+    )
     region = Region.objects.create(organization=organization, name=name, parent=parent, code=code)
     tree_node_place(node=region, parent=parent)
     return region
+
+
+def region_change_check(*, organization: Organization, region: Region, data: dict) -> None:
+    """Everything region_create / region_update would refuse, without writing (see
+    member_change_check). `region` may be unsaved (a new region)."""
+    parent = data.get("parent", region.parent)
+    name = data.get("name", region.name)
+    if parent is not None and parent.organization_id != organization.pk:
+        raise ValidationError({"parent": _("Unknown region.")})
+    if region.pk is not None and "parent" in data and parent != region.parent:
+        _check_no_cycle(node=region, new_parent=parent, error_field="parent")
+    siblings = Region.objects.filter(organization=organization, parent=parent, name=name)
+    if siblings.exclude(pk=region.pk).exists():
+        raise ValidationError({"name": _("A region with this name exists at this level.")})
 
 
 @transaction.atomic
 def region_update(*, organization: Organization, region: Region, data: dict) -> Region:
     _lock_organization(organization)
     region.refresh_from_db()
+    if data.get("parent") is not None:
+        data["parent"].refresh_from_db(fields=["path", "depth"])
+    region_change_check(organization=organization, region=region, data=data)
     parent = data.get("parent", region.parent)
-    name = data.get("name", region.name)
-    if parent is not None and parent.organization_id != organization.pk:
-        raise ValidationError({"parent": _("Unknown region.")})
-    _check_region_name_free(organization=organization, name=name, parent=parent, pk=region.pk)
     if "parent" in data and parent != region.parent:
-        if parent is not None:
-            parent.refresh_from_db(fields=["path", "depth"])
         tree_subtree_move(node=region, new_parent=parent, field="parent", error_field="parent")
-    region.name = name
+    region.name = data.get("name", region.name)
     region.code = data.get("code", region.code)
     region.save(update_fields=["name", "code"])
     return region
-
-
-def _check_region_name_free(*, organization, name, parent, pk=None) -> None:
-    siblings = Region.objects.filter(organization=organization, parent=parent, name=name)
-    if siblings.exclude(pk=pk).exists():
-        raise ValidationError({"name": _("A region with this name exists at this level.")})
