@@ -1,0 +1,324 @@
+"""The demo organization that `make run` loads (`manage.py demo_load`): a small brand with a region
+tree, three agent levels, leaders and a three-deep agent downline, products and customers.
+
+People and regions go through the services (organization_create, member_create, region_create), so
+that hierarchy paths, calendars and password rules are what a real sign-up would produce. The load
+is idempotent: a row that exists (by its natural key) is left exactly as it is, so a second run
+creates nothing and changes nothing, and a demo someone has been editing keeps their edits.
+"""
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+
+from .models import (
+    AgentLevel,
+    Customer,
+    CustomerKind,
+    CustomerStatus,
+    Membership,
+    MemberStatus,
+    Organization,
+    Product,
+    Region,
+    Role,
+    User,
+)
+from .services import member_create, organization_create, region_create
+
+DEMO_ORG_SLUG = "demo"
+DEMO_ORG_NAME = "示例品牌 Demo Brand"
+# Demo-only passwords, printed by `make run` and documented in the README.
+SUPERUSER_USERNAME = "admin"
+SUPERUSER_PASSWORD = "admin12345!"
+OWNER_USERNAME = "demo-owner"
+MEMBER_PASSWORD = "demo12345!"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    description: str
+
+
+DEMO_LOGINS = (
+    DemoLogin(SUPERUSER_USERNAME, SUPERUSER_PASSWORD, "superuser: the whole Django admin"),
+    DemoLogin(OWNER_USERNAME, MEMBER_PASSWORD, "owner of 'demo', staff: the admin for its org"),
+    DemoLogin("demo-admin", MEMBER_PASSWORD, "administrator of 'demo'"),
+    DemoLogin("wang.lei", MEMBER_PASSWORD, "leader of 华东 (East China)"),
+    DemoLogin("li.na", MEMBER_PASSWORD, "agent A001, with a two-level downline"),
+    DemoLogin("liu.yang", MEMBER_PASSWORD, "agent A003, at the bottom of the tree"),
+)
+
+
+class DemoConflict(Exception):
+    """A demo username is taken by someone who is not part of the demo organization."""
+
+
+# (name, code, [(child name, child code), ...])
+REGIONS = (
+    ("华东", "EC", (("上海", "SH"), ("杭州", "HZ"))),
+    ("华南", "SC", (("广州", "GZ"), ("深圳", "SZ"))),
+    ("华北", "NC", (("北京", "BJ"),)),
+)
+
+# (rank, name, description)
+LEVELS = (
+    (1, "铜牌代理 Bronze", "新加入的代理，首年考核期。"),
+    (2, "银牌代理 Silver", "连续两个季度完成目标，可发展下级代理。"),
+    (3, "金牌代理 Gold", "区域骨干，带领团队并参与新人培训。"),
+)
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    username: str
+    display_name: str
+    role: str = Role.AGENT
+    upline: str | None = None  # username; listed before its downline
+    region: str | None = None  # region name (unique across the demo tree)
+    level: int | None = None  # level rank
+    code: str = ""
+    status: str = MemberStatus.ACTIVE
+    joined_on: dt.date = dt.date(2025, 3, 1)
+
+
+MEMBERS = (
+    MemberSpec("demo-admin", "赵敏华", Role.ADMIN, joined_on=dt.date(2025, 1, 6)),
+    # Leaders head the top regions; agents sit up to three levels below them.
+    MemberSpec("wang.lei", "王磊", Role.LEADER, region="华东", code="L01",
+               joined_on=dt.date(2025, 1, 13)),
+    MemberSpec("zhou.jie", "周杰", Role.LEADER, region="华南", code="L02",
+               joined_on=dt.date(2025, 1, 20)),
+    MemberSpec("lin.feng", "林峰", Role.LEADER, region="华北", code="L03",
+               joined_on=dt.date(2025, 2, 10)),
+    MemberSpec("li.na", "李娜", upline="wang.lei", region="上海", level=3, code="A001",
+               joined_on=dt.date(2025, 2, 17)),
+    MemberSpec("zhang.wei", "张伟", upline="li.na", region="上海", level=2, code="A002",
+               joined_on=dt.date(2025, 4, 7)),
+    MemberSpec("liu.yang", "刘洋", upline="zhang.wei", region="上海", level=1, code="A003",
+               joined_on=dt.date(2025, 9, 1)),
+    MemberSpec("chen.jing", "陈静", upline="li.na", region="上海", level=1, code="A004",
+               joined_on=dt.date(2025, 10, 13)),
+    MemberSpec("yang.fan", "杨帆", upline="wang.lei", region="杭州", level=2, code="A005",
+               joined_on=dt.date(2025, 3, 3)),
+    MemberSpec("zhao.min", "赵敏", upline="yang.fan", region="杭州", level=1, code="A006",
+               joined_on=dt.date(2025, 11, 3)),
+    MemberSpec("wu.ting", "吴婷", upline="zhou.jie", region="广州", level=3, code="A007",
+               joined_on=dt.date(2025, 2, 24)),
+    MemberSpec("zheng.hao", "郑浩", upline="wu.ting", region="广州", level=2, code="A008",
+               joined_on=dt.date(2025, 5, 12)),
+    MemberSpec("sun.li", "孙丽", upline="zheng.hao", region="广州", level=1, code="A009",
+               joined_on=dt.date(2026, 8, 3), status=MemberStatus.PROBATION),
+    MemberSpec("he.ping", "何平", upline="zhou.jie", region="深圳", level=2, code="A010",
+               joined_on=dt.date(2025, 6, 2)),
+    MemberSpec("ma.chao", "马超", upline="he.ping", region="深圳", level=1, code="A011",
+               joined_on=dt.date(2026, 9, 7), status=MemberStatus.PROBATION),
+    MemberSpec("gao.yuan", "高远", upline="lin.feng", region="北京", level=2, code="A012",
+               joined_on=dt.date(2025, 7, 7)),
+)
+
+# (sku, name, category, price, cost, is_hero)
+PRODUCTS = (
+    ("DB-TEA-01", "明前龙井礼盒 250g", "茶饮", "598.00", "260.00", True),
+    ("DB-TEA-02", "武夷岩茶大红袍 200g", "茶饮", "428.00", "180.00", False),
+    ("DB-SKN-01", "玻尿酸补水面膜 10片装", "护肤", "129.00", "38.00", True),
+    ("DB-SKN-02", "烟酰胺精华液 30ml", "护肤", "239.00", "72.00", False),
+    ("DB-SKN-03", "氨基酸洁面乳 120g", "护肤", "89.00", "22.00", False),
+    ("DB-HLT-01", "益生菌冻干粉 30袋", "保健", "199.00", "65.00", False),
+    ("DB-HLT-02", "胶原蛋白肽饮 12瓶", "保健", "329.00", "110.00", False),
+    ("DB-HLT-03", "复合维生素片 60片", "保健", "159.00", "45.00", False),
+)
+
+_ACTIVE, _PROSPECT, _LOST = CustomerStatus.ACTIVE, CustomerStatus.PROSPECT, CustomerStatus.LOST
+_CONSUMER, _DEALER, _RETAILER = CustomerKind.CONSUMER, CustomerKind.DEALER, CustomerKind.RETAILER
+
+# (name, kind, owner username, status, first order, lost on, reason lost); region = the owner's
+CUSTOMERS = (
+    ("上海静安悦容美妆店", _RETAILER, "li.na", _ACTIVE, dt.date(2025, 3, 12), None, ""),
+    ("上海浦东茗香茶行", _DEALER, "li.na", _ACTIVE, dt.date(2025, 5, 20), None, ""),
+    ("王女士", _CONSUMER, "zhang.wei", _ACTIVE, dt.date(2025, 6, 3), None, ""),
+    ("徐汇康健药房", _RETAILER, "zhang.wei", _PROSPECT, None, None, ""),
+    ("李先生", _CONSUMER, "liu.yang", _ACTIVE, dt.date(2025, 10, 8), None, ""),
+    ("陆女士", _CONSUMER, "chen.jing", _LOST, dt.date(2025, 11, 2), dt.date(2026, 4, 15),
+     "搬离上海"),
+    ("杭州西湖丽人坊", _RETAILER, "yang.fan", _ACTIVE, dt.date(2025, 4, 18), None, ""),
+    ("滨江健康生活馆", _DEALER, "zhao.min", _PROSPECT, None, None, ""),
+    ("广州天河美肌汇", _RETAILER, "wu.ting", _ACTIVE, dt.date(2025, 3, 28), None, ""),
+    ("越秀茶叶批发部", _DEALER, "wu.ting", _ACTIVE, dt.date(2025, 7, 1), None, ""),
+    ("陈女士", _CONSUMER, "zheng.hao", _ACTIVE, dt.date(2025, 8, 19), None, ""),
+    ("番禺社区便利店", _RETAILER, "sun.li", _PROSPECT, None, None, ""),
+    ("深圳南山优选超市", _RETAILER, "he.ping", _ACTIVE, dt.date(2025, 7, 22), None, ""),
+    ("黄先生", _CONSUMER, "ma.chao", _LOST, dt.date(2026, 9, 20), dt.date(2026, 11, 2),
+     "价格敏感，转向竞品"),
+    ("北京朝阳悦享会所", _DEALER, "gao.yuan", _ACTIVE, dt.date(2025, 8, 5), None, ""),
+)
+
+
+@dataclass
+class DemoLoadResult:
+    organization: Organization
+    created: Counter
+
+    @property
+    def created_total(self) -> int:
+        return sum(self.created.values())
+
+
+@transaction.atomic
+def demo_load() -> DemoLoadResult:
+    """Create whatever part of the demo is missing. One transaction: all of it or nothing."""
+    created: Counter = Counter()
+    if not User.objects.filter(username__iexact=SUPERUSER_USERNAME).exists():
+        User.objects.create_superuser(
+            SUPERUSER_USERNAME, f"{SUPERUSER_USERNAME}@example.com", SUPERUSER_PASSWORD,
+            display_name="Demo Superuser",
+        )
+        created["superuser"] += 1
+    organization = _organization(created)
+    regions = _regions(organization, created)
+    levels = _levels(organization, created)
+    members = _members(organization, regions, levels, created)
+    _products(organization, created)
+    _customers(organization, members, created)
+    return DemoLoadResult(organization=organization, created=created)
+
+
+def _organization(created: Counter) -> Organization:
+    organization = Organization.objects.filter(slug=DEMO_ORG_SLUG).first()
+    if organization is not None:
+        return organization
+    owner = User.objects.filter(username__iexact=OWNER_USERNAME).first()
+    if owner is None:
+        # organization_create makes an existing user the owner; the owner is staff so that they
+        # can use the Django admin for their own organization (not a superuser).
+        owner = User(
+            username=OWNER_USERNAME,
+            display_name="陈建国",
+            email=f"{OWNER_USERNAME}@example.com",
+            is_staff=True,
+        )
+        validate_password(MEMBER_PASSWORD, user=owner)
+        owner.set_password(MEMBER_PASSWORD)
+        owner.save()
+        created["owner user"] += 1
+    organization = organization_create(
+        user=owner, slug=DEMO_ORG_SLUG, name=DEMO_ORG_NAME, timezone="Asia/Shanghai"
+    )
+    created["organization"] += 1
+    return organization
+
+
+def _regions(organization: Organization, created: Counter) -> dict[str, Region]:
+    regions: dict[str, Region] = {}
+
+    def ensure(name: str, code: str, parent: Region | None) -> Region:
+        region = Region.objects.filter(organization=organization, parent=parent, name=name).first()
+        if region is None:
+            region = region_create(organization=organization, name=name, parent=parent, code=code)
+            created["region"] += 1
+        regions[name] = region
+        return region
+
+    for name, code, children in REGIONS:
+        parent = ensure(name, code, None)
+        for child_name, child_code in children:
+            ensure(child_name, child_code, parent)
+    return regions
+
+
+def _levels(organization: Organization, created: Counter) -> dict[int, AgentLevel]:
+    levels = {}
+    for rank, name, description in LEVELS:
+        level, was_created = AgentLevel.objects.get_or_create(
+            organization=organization, rank=rank,
+            defaults={"name": name, "description": description},
+        )
+        created["agent level"] += was_created
+        levels[rank] = level
+    return levels
+
+
+def _members(
+    organization: Organization,
+    regions: dict[str, Region],
+    levels: dict[int, AgentLevel],
+    created: Counter,
+) -> dict[str, Membership]:
+    members = {
+        member.user.username: member
+        for member in Membership.objects.filter(organization=organization).select_related("user")
+    }
+    for spec in MEMBERS:
+        if spec.username in members:
+            continue
+        if User.objects.filter(username__iexact=spec.username).exists():
+            raise DemoConflict(
+                f"The user {spec.username!r} exists but is not a member of the demo "
+                f"organization; rename or delete that user, then load the demo again."
+            )
+        members[spec.username] = member_create(
+            organization=organization,
+            actor=None,
+            username=spec.username,
+            password=MEMBER_PASSWORD,
+            display_name=spec.display_name,
+            email=f"{spec.username}@example.com",
+            role=spec.role,
+            upline=members[spec.upline] if spec.upline else None,
+            region=regions[spec.region] if spec.region else None,
+            level=levels[spec.level] if spec.level else None,
+            status=spec.status,
+            code=spec.code,
+            joined_on=spec.joined_on,
+        )
+        created["member"] += 1
+    return members
+
+
+def _products(organization: Organization, created: Counter) -> None:
+    for sku, name, category, price, cost, is_hero in PRODUCTS:
+        _, was_created = Product.objects.get_or_create(
+            organization=organization,
+            sku=sku,
+            defaults={
+                "name": name,
+                "category": category,
+                "price": Decimal(price),
+                "cost": Decimal(cost),
+                "is_hero": is_hero,
+            },
+        )
+        created["product"] += was_created
+
+
+def _customers(
+    organization: Organization, members: dict[str, Membership], created: Counter
+) -> None:
+    existing = set(
+        Customer.objects.filter(organization=organization).values_list("name", flat=True)
+    )
+    new_customers = []
+    for name, kind, owner, status, first_order_on, lost_on, lost_reason in CUSTOMERS:
+        if name in existing:
+            continue
+        new_customers.append(
+            Customer(
+                organization=organization,
+                name=name,
+                kind=kind,
+                owner=members[owner],
+                region=members[owner].region,
+                status=status,
+                first_order_on=first_order_on,
+                lost_on=lost_on,
+                lost_reason=lost_reason,
+            )
+        )
+    Customer.objects.bulk_create(new_customers)
+    created["customer"] += len(new_customers)

@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from agents.demo import DEMO_LOGINS, DemoConflict, demo_load
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo organization 'demo' with its people, regions, levels, products and "
+        "customers. Idempotent: whatever exists is left as it is."
+    )
+
+    def handle(self, *args, **options):
+        try:
+            result = demo_load()
+        except DemoConflict as exc:
+            raise CommandError(str(exc)) from exc
+        organization = result.organization
+        if result.created_total:
+            parts = ", ".join(f"{what} {count}" for what, count in result.created.items())
+            message = f"Demo organization '{organization.slug}' loaded (created: {parts})."
+            self.stdout.write(self.style.SUCCESS(message))
+        else:
+            self.stdout.write(
+                f"Demo organization '{organization.slug}' is already loaded; nothing changed."
+            )
+        if options["verbosity"] >= 2:
+            for login in DEMO_LOGINS:
+                self.stdout.write(f"  {login.username} / {login.password}  {login.description}")

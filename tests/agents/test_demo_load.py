@@ -1,0 +1,140 @@
+"""`manage.py demo_load`: the demo organization that `make run` loads, and that loading it twice
+changes nothing."""
+
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core import serializers
+from django.core.management import CommandError, call_command
+
+from agents import demo
+from agents.models import (
+    AgentLevel,
+    Customer,
+    Membership,
+    Organization,
+    Product,
+    Region,
+    Role,
+    User,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def load() -> str:
+    out = StringIO()
+    call_command("demo_load", stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> dict[str, str]:
+    """Every row of every table, serialized in primary-key order."""
+    return {
+        model._meta.label: serializers.serialize("json", model._default_manager.order_by("pk"))
+        for model in apps.get_models()
+    }
+
+
+def demo_members():
+    return Membership.objects.filter(organization__slug="demo").select_related("user", "upline")
+
+
+def test_second_load_creates_and_changes_nothing():
+    first = load()
+    assert "loaded" in first
+    before = snapshot()
+    counts = {label: data.count('"pk":') for label, data in before.items()}
+
+    second = load()
+
+    assert "nothing changed" in second
+    after = snapshot()
+    assert {label: data.count('"pk":') for label, data in after.items()} == counts
+    assert after == before
+
+
+def test_demo_organization_shape():
+    load()
+    org = Organization.objects.get(slug="demo")
+    assert org.name == "示例品牌 Demo Brand"
+    members = list(demo_members())
+    roles = [member.role for member in members]
+    assert roles.count(Role.OWNER) == 1
+    assert roles.count(Role.ADMIN) == 1
+    assert 2 <= roles.count(Role.LEADER) <= 3
+    agents = [member for member in members if member.role == Role.AGENT]
+    assert 10 <= len(agents) <= 14
+    assert all(agent.code and agent.level_id and agent.region_id for agent in agents)
+    assert len({member.code for member in members if member.code}) == len(
+        [member for member in members if member.code]
+    )
+    # Agents three levels deep below their leaders, with paths the services computed.
+    assert max(agent.depth for agent in agents) == 3
+    for member in members:
+        parent_path = member.upline.path if member.upline else "/"
+        assert member.path == f"{parent_path}{member.pk}/"
+        assert member.depth == (member.upline.depth + 1 if member.upline else 0)
+    for leader in (member for member in members if member.role == Role.LEADER):
+        assert leader.region.parent is None
+        assert Membership.objects.filter(path__startswith=leader.path).count() > 1
+
+    roots = Region.objects.filter(organization=org, parent=None)
+    assert {"华东", "华南"} <= set(roots.values_list("name", flat=True))
+    east = roots.get(name="华东")
+    assert set(east.children.values_list("name", flat=True)) == {"上海", "杭州"}
+    assert all(child.path == f"{east.path}{child.pk}/" for child in east.children.all())
+
+    assert AgentLevel.objects.filter(organization=org).count() == 3
+    products = Product.objects.filter(organization=org)
+    assert 6 <= products.count() <= 10
+    assert 1 <= products.filter(is_hero=True).count() <= 2
+    assert all(product.price > product.cost > 0 for product in products)
+
+    customers = Customer.objects.filter(organization=org).select_related("owner")
+    assert 12 <= customers.count() <= 18
+    for customer in customers:
+        assert customer.owner.organization_id == org.pk
+        assert customer.owner.role == Role.AGENT
+        assert customer.region_id == customer.owner.region_id
+
+
+def test_demo_logins_work_and_owner_is_staff_not_superuser():
+    load()
+    superuser = User.objects.get(username="admin")
+    assert superuser.is_superuser and superuser.is_staff
+    owner = User.objects.get(username=demo.OWNER_USERNAME)
+    assert owner.is_staff and not owner.is_superuser
+    assert Membership.objects.get(user=owner, organization__slug="demo").role == Role.OWNER
+    for login in demo.DEMO_LOGINS:
+        assert User.objects.get(username=login.username).check_password(login.password), login
+
+
+def test_load_is_one_transaction(monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(demo, "_products", fail)
+    with pytest.raises(RuntimeError):
+        load()
+    assert not Organization.objects.filter(slug="demo").exists()
+    assert not User.objects.exists()
+
+
+def test_missing_rows_are_restored_and_existing_ones_kept():
+    load()
+    Product.objects.get(sku="DB-TEA-01").delete()
+    Product.objects.filter(sku="DB-TEA-02").update(name="edited by a user")
+
+    assert "product 1" in load()
+
+    assert Product.objects.filter(sku="DB-TEA-01").exists()
+    assert Product.objects.get(sku="DB-TEA-02").name == "edited by a user"
+
+
+def test_a_taken_username_outside_the_demo_is_refused():
+    User.objects.create_user("li.na", password="x-pass-word-1")
+    with pytest.raises(CommandError, match="li.na"):
+        load()
+    assert not Organization.objects.filter(slug="demo").exists()
