@@ -35,6 +35,7 @@ class TenantAccess(permissions.BasePermission):
             raise PermissionDenied(_("Your role does not allow this."))
         suspended = view.membership.status == MemberStatus.SUSPENDED
         if suspended and request.method not in permissions.SAFE_METHODS:
+            view.ensure_object_in_scope()
             raise PermissionDenied(_("Your membership is suspended: you can only read."))
         return True
 

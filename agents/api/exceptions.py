@@ -1,6 +1,7 @@
 """One exception handler for the whole API: whatever a client sends, the answer is a 4xx with a
 message, never a 500 (the contract in ../shared/API.md, "Errors")."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
@@ -20,7 +21,16 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django would answer a bare HTML 400; nothing was parsed, so nothing was written.
+        exc = PayloadTooLarge(_("The request body is too large."))
     if isinstance(exc, DomainConflict):
         body = {"detail": exc.message}
         if exc.details is not None:

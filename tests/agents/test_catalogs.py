@@ -178,3 +178,11 @@ def test_error_messages_follow_accept_language(client_for, world):
     )
     assert english.data["timezone"] == ["Unknown time zone: Nowhere/City"]
     assert chinese.data["timezone"] == ["未知的时区：Nowhere/City"]
+
+
+def test_a_body_over_the_limit_is_a_json_413_and_writes_nothing(client_for, world):
+    body = {"sku": "BIG", "name": "x" * (3 * 1024 * 1024)}
+    response = client_for(world.admin).post(f"{P}products/", body)
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("application/json")
+    assert not Product.objects.filter(sku="BIG").exists()

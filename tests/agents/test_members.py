@@ -196,3 +196,15 @@ def test_member_list_query_count_does_not_grow_with_page_size(client_for, world)
         assert len(response.data["results"]) == size
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_a_suspended_member_writing_outside_scope_gets_404_not_403(client_for, world):
+    world.agent.status = "suspended"
+    world.agent.save()
+    from tests.agents.factories import CustomerFactory
+
+    foreign = CustomerFactory(organization=world.org, owner=world.other_agent)
+    response = client_for(world.agent).patch(
+        f"/api/v1/orgs/acme/customers/{foreign.pk}/", {"name": "x"}
+    )
+    assert response.status_code == 404
