@@ -1,0 +1,610 @@
+"""Writes about what happened: daily reports and their sales lines, sales entries, activities and
+market feedback. Keyword-only and typed; each takes the organization and the acting member.
+
+Field errors are Django's ValidationError (400), a missing power Django's PermissionDenied (403),
+a state that forbids the change agents.errors.Conflict (409).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agents.errors import Conflict
+from agents.models import Customer, Membership, Organization, Product, Role
+from agents.selectors import WORKING_STATUSES
+
+from .models import (
+    Activity,
+    DailyReport,
+    FeedbackComment,
+    FeedbackStatus,
+    MarketFeedback,
+    SalesEntry,
+    SalesSource,
+    Urgency,
+)
+from .selectors import customer_is_visible_to
+
+# Largest absolute value a money column holds (DecimalField max_digits=14, decimal_places=2).
+MONEY_LIMIT = Decimal("1000000000000")
+# An unlocked report stays open for this long unless the organization's policies say otherwise.
+DEFAULT_UNLOCK_HOURS = 24
+# Response deadlines by urgency (hours), unless policies["feedback_response_hours"] says otherwise.
+DEFAULT_RESPONSE_HOURS = {
+    Urgency.CRITICAL: 2,
+    Urgency.HIGH: 24,
+    Urgency.NORMAL: 72,
+    Urgency.LOW: 168,
+}
+# Clocks of phones drift: an activity a few minutes "in the future" is still now.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+# --- The editing window ---------------------------------------------------------------------
+
+
+def _local_moment(organization: Organization, day: dt.date, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=organization.tzinfo)
+
+
+def report_cutoff_at(*, organization: Organization, day: dt.date) -> dt.datetime:
+    """A report for `day` first filed after this moment is late."""
+    return _local_moment(organization, day, organization.report_cutoff)
+
+
+def report_window_closes_at(*, organization: Organization, day: dt.date) -> dt.datetime:
+    """After this moment (the cut-off on the following day) the report for `day` is locked."""
+    return _local_moment(organization, day + dt.timedelta(days=1), organization.report_cutoff)
+
+
+def report_unlock_hours(organization: Organization) -> int:
+    try:
+        return int(organization.policies.get("report_unlock_hours", DEFAULT_UNLOCK_HOURS))
+    except (TypeError, ValueError, AttributeError):
+        return DEFAULT_UNLOCK_HOURS
+
+
+def daily_report_is_editable(
+    *, organization: Organization, report: DailyReport, now: dt.datetime | None = None
+) -> bool:
+    """Open until the window closes, or for a while after a leader or an admin unlocked it.
+    A time window rather than a one-edit pass, so that a client's retries stay harmless."""
+    now = now or timezone.now()
+    if now <= report_window_closes_at(organization=organization, day=report.date):
+        return True
+    if report.unlocked_at is None:
+        return False
+    return now <= report.unlocked_at + dt.timedelta(hours=report_unlock_hours(organization))
+
+
+# --- Daily reports --------------------------------------------------------------------------
+
+REPORT_COUNT_FIELDS = ("followups", "communication_minutes", "new_customers", "lost_customers")
+REPORT_FIELDS = (*REPORT_COUNT_FIELDS, "orders", "summary", "plan_tomorrow", "problems")
+
+
+@dataclass(frozen=True)
+class SalesLine:
+    product: Product
+    quantity: int
+    amount: Decimal
+    collected: Decimal = Decimal("0.00")
+    customer: Customer | None = None
+
+
+def _line_profit(line: SalesLine) -> Decimal:
+    return line.amount - line.quantity * line.product.cost
+
+
+def _check_sales_line(
+    *, organization: Organization, member: Membership, line: SalesLine, errors: dict
+) -> None:
+    """Adds the line's field errors to `errors`. The serializers check types and ranges; this
+    is the domain's part (the same for reports, the API and imports)."""
+    if line.product.organization_id != organization.pk:
+        errors["product"] = [_("Unknown product.")]
+    if line.customer is not None and not customer_is_visible_to(
+        member=member, customer=line.customer
+    ):
+        errors["customer"] = [_("Unknown customer, or not one of yours.")]
+    if line.quantity < 0:
+        errors["quantity"] = [_("Must not be negative.")]
+    for name in ("amount", "collected"):
+        value = getattr(line, name)
+        if value < 0:
+            errors[name] = [_("Must not be negative.")]
+        elif value >= MONEY_LIMIT:
+            errors[name] = [_("This amount is too large.")]
+    if not errors and line.quantity == 0 and line.amount == 0 and line.collected == 0:
+        errors["quantity"] = [_("A line needs a quantity, an amount or a collected amount.")]
+    if not errors and abs(_line_profit(line)) >= MONEY_LIMIT:
+        errors["quantity"] = [_("Quantity times the product's cost is too large.")]
+
+
+def _check_report_day(*, organization: Organization, day: dt.date, now: dt.datetime) -> None:
+    if day > now.astimezone(organization.tzinfo).date():
+        raise ValidationError({"date": _("A report cannot be filed for a future date.")})
+
+
+def _locked_report(*, organization: Organization, member: Membership, day: dt.date):
+    """The member's report for the day, locked for the rest of the transaction, or None."""
+    return (
+        DailyReport.objects.select_for_update()
+        .filter(organization=organization, member=member, date=day)
+        .first()
+    )
+
+
+def _report_lines(
+    *, organization: Organization, report: DailyReport, lines: list[SalesLine], member
+) -> list[SalesEntry]:
+    return [
+        SalesEntry(
+            organization=organization,
+            date=report.date,
+            member=member,
+            product=line.product,
+            customer=line.customer,
+            region_id=member.region_id,
+            quantity=line.quantity,
+            amount=line.amount,
+            collected=line.collected,
+            profit=_line_profit(line),
+            source=SalesSource.REPORT,
+            daily_report=report,
+            recorded_by=member,
+        )
+        for line in lines
+    ]
+
+
+def daily_report_upsert(
+    *,
+    organization: Organization,
+    member: Membership,
+    day: dt.date,
+    data: dict,
+    lines: list[SalesLine],
+    now: dt.datetime | None = None,
+) -> tuple[DailyReport, bool]:
+    """File or replace the member's report for `day`: (report, created). Idempotent: the same
+    request gives the same report however often it is sent. Replacing replaces the report's
+    sales lines (SalesEntry, source "report") in the same transaction.
+
+    Concurrent first filings race on the unique (organization, member, date) constraint: the
+    loser's insert fails, and it retries once as a replacement of the winner's row."""
+    now = now or timezone.now()
+    _check_report_day(organization=organization, day=day, now=now)
+    unknown = set(data) - set(REPORT_FIELDS)
+    if unknown:
+        raise ValidationError({key: _("This field cannot be set.") for key in unknown})
+    line_errors = []
+    for line in lines:
+        errors: dict = {}
+        _check_sales_line(organization=organization, member=member, line=line, errors=errors)
+        line_errors.append(errors)
+    if any(line_errors):
+        raise ValidationError({"lines": [ValidationError(errors) for errors in line_errors]})
+
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _daily_report_write(
+                    organization=organization,
+                    member=member,
+                    day=day,
+                    data=data,
+                    lines=lines,
+                    now=now,
+                )
+        except IntegrityError:
+            if attempt:
+                raise Conflict(_("The report is being saved by another request; retry.")) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _daily_report_write(*, organization, member, day, data, lines, now):
+    report = _locked_report(organization=organization, member=member, day=day)
+    created = report is None
+    if created:
+        if now > report_window_closes_at(organization=organization, day=day):
+            raise Conflict(_("The editing window for this day has closed."))
+        report = DailyReport(
+            organization=organization,
+            member=member,
+            date=day,
+            submitted_at=now,
+            is_late=now > report_cutoff_at(organization=organization, day=day),
+        )
+    elif not daily_report_is_editable(organization=organization, report=report, now=now):
+        raise Conflict(
+            _("This report is locked: ask your leader or an administrator to unlock it.")
+        )
+    for name in REPORT_FIELDS:
+        default = "" if name in ("summary", "plan_tomorrow", "problems") else 0
+        setattr(report, name, data.get(name, default))
+    report.updated_at = now
+    report.save()  # an insert that lost a race raises IntegrityError here
+    if not created:
+        SalesEntry.objects.filter(organization=organization, daily_report=report).delete()
+    SalesEntry.objects.bulk_create(
+        _report_lines(organization=organization, report=report, lines=lines, member=member)
+    )
+    return report, created
+
+
+def _is_above(*, actor: Membership, member: Membership) -> bool:
+    """Whether actor is somewhere in member's upline chain."""
+    return actor.pk != member.pk and bool(actor.path) and member.path.startswith(actor.path)
+
+
+def daily_report_unlock(
+    *,
+    organization: Organization,
+    actor: Membership,
+    report: DailyReport,
+    now: dt.datetime | None = None,
+) -> DailyReport:
+    """Reopen a locked report for `report_unlock_hours`. By a leader above the member or an
+    owner/admin. Unlocking a report that is already unlocked changes nothing."""
+    now = now or timezone.now()
+    if not (actor.is_manager or _is_above(actor=actor, member=report.member)):
+        raise PermissionDenied(_("Only a leader above the member or an administrator can unlock."))
+    with transaction.atomic():
+        report = DailyReport.objects.select_for_update().get(pk=report.pk)
+        if daily_report_is_editable(organization=organization, report=report, now=now):
+            if report.unlocked_at is not None:
+                return report  # unlocked already: a retry
+            raise Conflict(_("This report is still open for editing."))
+        report.unlocked_by = actor if actor.pk else None  # a platform operator has no membership
+        report.unlocked_at = now
+        report.save(update_fields=["unlocked_by", "unlocked_at"])
+    return report
+
+
+# --- Sales entries --------------------------------------------------------------------------
+
+
+def _check_sales_date(*, organization: Organization, day: dt.date, now=None) -> None:
+    today = (now or timezone.now()).astimezone(organization.tzinfo).date()
+    if day > today:
+        raise ValidationError({"date": _("A sale cannot be dated in the future.")})
+
+
+def _check_may_record_for(*, actor: Membership, member: Membership, field: str) -> None:
+    """Agents record only their own facts; leaders those of their subtree; managers anyone's."""
+    if member.organization_id != actor.organization_id:
+        raise ValidationError({field: _("Unknown member.")})
+    if actor.is_manager:
+        return
+    if actor.role == Role.AGENT and member.pk != actor.pk:
+        raise ValidationError({field: _("Agents can only record their own.")})
+    if not member.path.startswith(actor.path):
+        raise ValidationError({field: _("Unknown member.")})
+
+
+def sales_entry_create(
+    *,
+    organization: Organization,
+    actor: Membership,
+    member: Membership,
+    day: dt.date,
+    line: SalesLine,
+    source: str = SalesSource.API,
+) -> SalesEntry:
+    """Record one sale outside a daily report (an integration, a correction by a leader)."""
+    if source == SalesSource.REPORT:
+        raise ValueError("Report lines are written by daily_report_upsert.")
+    _check_may_record_for(actor=actor, member=member, field="member")
+    _check_sales_date(organization=organization, day=day)
+    errors: dict = {}
+    _check_sales_line(organization=organization, member=member, line=line, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    return SalesEntry.objects.create(
+        organization=organization,
+        date=day,
+        member=member,
+        product=line.product,
+        customer=line.customer,
+        region_id=member.region_id,
+        quantity=line.quantity,
+        amount=line.amount,
+        collected=line.collected,
+        profit=_line_profit(line),
+        source=source,
+        recorded_by=actor,
+    )
+
+
+# --- Activities -----------------------------------------------------------------------------
+
+ACTIVITY_FIELDS = (
+    "member",
+    "customer",
+    "kind",
+    "occurred_at",
+    "duration_minutes",
+    "outcome",
+    "note",
+)
+
+
+def _check_activity(*, organization: Organization, actor: Membership, activity: Activity) -> None:
+    _check_may_record_for(actor=actor, member=activity.member, field="member")
+    if activity.occurred_at > timezone.now() + CLOCK_SKEW:
+        raise ValidationError({"occurred_at": _("An activity cannot be in the future.")})
+    if activity.customer is not None and not customer_is_visible_to(
+        member=activity.member, customer=activity.customer
+    ):
+        raise ValidationError({"customer": _("Unknown customer, or not one of yours.")})
+
+
+def activity_create(*, organization: Organization, actor: Membership, data: dict) -> Activity:
+    """Log an activity. Without a member it is the actor's own."""
+    unknown = set(data) - set(ACTIVITY_FIELDS)
+    if unknown:
+        raise ValidationError({key: _("This field cannot be set.") for key in unknown})
+    data = dict(data)
+    member = data.pop("member", None) or actor
+    activity = Activity(organization=organization, member=member, **data)
+    _check_activity(organization=organization, actor=actor, activity=activity)
+    activity.full_clean(exclude=["organization", "member", "customer"])
+    activity.save()
+    return activity
+
+
+def activity_update(
+    *, organization: Organization, actor: Membership, activity: Activity, data: dict
+) -> Activity:
+    unknown = set(data) - set(ACTIVITY_FIELDS)
+    if unknown:
+        raise ValidationError({key: _("This field cannot be set.") for key in unknown})
+    data = dict(data)
+    if data.get("member", activity.member) is None:
+        data["member"] = activity.member
+    for key, value in data.items():
+        setattr(activity, key, value)
+    _check_activity(organization=organization, actor=actor, activity=activity)
+    activity.full_clean(exclude=["organization", "member", "customer"])
+    activity.save()
+    return activity
+
+
+# --- Market feedback ------------------------------------------------------------------------
+
+FEEDBACK_EDITABLE_FIELDS = (
+    "category",
+    "title",
+    "body",
+    "region",
+    "product",
+    "competitor",
+    "urgency",
+)
+
+
+def feedback_response_hours(*, organization: Organization, urgency: str) -> int:
+    """Hours to respond to feedback of this urgency: the organization's policy
+    `feedback_response_hours` ({"critical": 2, ...}) or the defaults."""
+    policy = organization.policies.get("feedback_response_hours")
+    if isinstance(policy, dict):
+        try:
+            hours = int(policy[urgency])
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            if hours > 0:
+                return hours
+    return DEFAULT_RESPONSE_HOURS[Urgency(urgency)]
+
+
+def _respond_by(*, organization, urgency, since: dt.datetime) -> dt.datetime:
+    hours = feedback_response_hours(organization=organization, urgency=urgency)
+    return since + dt.timedelta(hours=hours)
+
+
+def nearest_working_upline(member: Membership) -> Membership | None:
+    """The member's nearest upline who still works for the organization (probation or active):
+    one query over the ids in the member's path."""
+    ancestor_ids = [int(part) for part in member.path.strip("/").split("/") if part][:-1]
+    if not ancestor_ids:
+        return None
+    working = {
+        upline.pk: upline
+        for upline in Membership.objects.filter(
+            organization_id=member.organization_id,
+            pk__in=ancestor_ids,
+            status__in=WORKING_STATUSES,
+        ).select_related("user")
+    }
+    for pk in reversed(ancestor_ids):
+        if pk in working:
+            return working[pk]
+    return None
+
+
+def _first_manager(
+    *, organization: Organization, exclude: set[int], roles: tuple[str, ...]
+) -> Membership | None:
+    """An administrator before an owner (owners are the last resort), oldest first."""
+    return (
+        Membership.objects.filter(
+            organization=organization, role__in=roles, status__in=WORKING_STATUSES
+        )
+        .exclude(pk__in=exclude)
+        .annotate(
+            rank=Case(When(role=Role.ADMIN, then=Value(0)), default=1, output_field=IntegerField())
+        )
+        .order_by("rank", "pk")
+        .first()
+    )
+
+
+def feedback_initial_assignee(
+    *, organization: Organization, author: Membership
+) -> Membership | None:
+    upline = nearest_working_upline(author)
+    if upline is not None:
+        return upline
+    return _first_manager(
+        organization=organization, exclude={author.pk}, roles=(Role.ADMIN, Role.OWNER)
+    )
+
+
+def feedback_create(*, organization: Organization, actor: Membership, data: dict) -> MarketFeedback:
+    """File feedback: assigned to the author's nearest working upline (or an administrator),
+    with a response deadline that follows the urgency."""
+    unknown = set(data) - set(FEEDBACK_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({key: _("This field cannot be set.") for key in unknown})
+    now = timezone.now()
+    urgency = data.get("urgency") or Urgency.NORMAL
+    feedback = MarketFeedback(
+        organization=organization,
+        author=actor,
+        **{**data, "urgency": urgency},
+        assignee=feedback_initial_assignee(organization=organization, author=actor),
+        respond_by=_respond_by(organization=organization, urgency=urgency, since=now),
+    )
+    if "region" not in data:
+        feedback.region_id = actor.region_id
+    feedback.save()
+    return feedback
+
+
+def feedback_update(
+    *, organization: Organization, actor: Membership, feedback: MarketFeedback, data: dict
+) -> MarketFeedback:
+    """The author may edit their feedback while it is open. A new urgency moves the deadline
+    (counted from the filing, or from the last escalation)."""
+    unknown = set(data) - set(FEEDBACK_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({key: _("This field cannot be changed.") for key in unknown})
+    if feedback.author_id != actor.pk:
+        raise PermissionDenied(_("Only the author can edit feedback."))
+    with transaction.atomic():
+        feedback = MarketFeedback.objects.select_for_update().get(pk=feedback.pk)
+        if feedback.status != FeedbackStatus.OPEN:
+            raise Conflict(_("Feedback can only be edited while it is open."))
+        for key, value in data.items():
+            setattr(feedback, key, value)
+        if "urgency" in data:
+            feedback.respond_by = _respond_by(
+                organization=organization,
+                urgency=feedback.urgency,
+                since=feedback.escalated_at or feedback.created_at,
+            )
+        feedback.save()
+    return feedback
+
+
+def feedback_can_handle(*, actor: Membership, feedback: MarketFeedback) -> bool:
+    """The assignee, anyone above the author, and owners/admins handle feedback."""
+    return (
+        actor.is_manager
+        or feedback.assignee_id == actor.pk
+        or _is_above(actor=actor, member=feedback.author)
+    )
+
+
+def feedback_acknowledge(
+    *, organization: Organization, actor: Membership, feedback: MarketFeedback
+) -> MarketFeedback:
+    if not feedback_can_handle(actor=actor, feedback=feedback):
+        raise PermissionDenied(_("Only the assignee or someone above the author can do this."))
+    with transaction.atomic():
+        feedback = MarketFeedback.objects.select_for_update().get(pk=feedback.pk)
+        if feedback.status != FeedbackStatus.OPEN:
+            raise Conflict(_("Only open feedback can be acknowledged."))
+        feedback.status = FeedbackStatus.ACKNOWLEDGED
+        feedback.acknowledged_at = timezone.now()
+        feedback.acknowledged_by = actor
+        feedback.save()
+    return feedback
+
+
+def feedback_resolve(
+    *, organization: Organization, actor: Membership, feedback: MarketFeedback, resolution: str
+) -> MarketFeedback:
+    if not feedback_can_handle(actor=actor, feedback=feedback):
+        raise PermissionDenied(_("Only the assignee or someone above the author can do this."))
+    if not resolution.strip():
+        raise ValidationError({"resolution": _("Say how it was resolved.")})
+    with transaction.atomic():
+        feedback = MarketFeedback.objects.select_for_update().get(pk=feedback.pk)
+        if feedback.status == FeedbackStatus.RESOLVED:
+            raise Conflict(_("This feedback is resolved already."))
+        feedback.status = FeedbackStatus.RESOLVED
+        feedback.resolved_at = timezone.now()
+        feedback.resolved_by = actor
+        feedback.resolution = resolution.strip()
+        feedback.save()
+    return feedback
+
+
+def _escalation_target(*, organization: Organization, feedback: MarketFeedback):
+    current = feedback.assignee
+    exclude = {feedback.author_id}
+    if current is None:
+        return _first_manager(
+            organization=organization, exclude=exclude, roles=(Role.ADMIN, Role.OWNER)
+        )
+    upline = nearest_working_upline(current)
+    if upline is not None:
+        return upline
+    if current.role == Role.OWNER:
+        return None  # the top of the organization
+    roles = (Role.OWNER,) if current.role == Role.ADMIN else (Role.ADMIN, Role.OWNER)
+    return _first_manager(organization=organization, exclude=exclude | {current.pk}, roles=roles)
+
+
+def feedback_escalate(
+    *,
+    organization: Organization,
+    feedback: MarketFeedback,
+    from_level: int | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Hand open feedback to the assignee's next working upline (an administrator, then an
+    owner, above the top of the hierarchy), one level up, with a new response deadline.
+    Idempotent per level: with `from_level`, feedback already escalated past that level is left
+    alone, so a retried job escalates once. Returns whether it escalated."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        feedback = (
+            MarketFeedback.objects.select_for_update(of=("self",))
+            .select_related("assignee")
+            .get(pk=feedback.pk, organization=organization)
+        )
+        if feedback.status != FeedbackStatus.OPEN:
+            return False
+        if from_level is not None and feedback.escalation_level != from_level:
+            return False
+        target = _escalation_target(organization=organization, feedback=feedback)
+        if target is None:
+            return False
+        feedback.assignee = target
+        feedback.escalation_level += 1
+        feedback.escalated_at = now
+        feedback.respond_by = _respond_by(
+            organization=organization, urgency=feedback.urgency, since=now
+        )
+        feedback.save()
+    return True
+
+
+def feedback_comment_create(
+    *, organization: Organization, actor: Membership, feedback: MarketFeedback, body: str
+) -> FeedbackComment:
+    if not body.strip():
+        raise ValidationError({"body": _("Write something.")})
+    return FeedbackComment.objects.create(
+        organization=organization, feedback=feedback, author=actor, body=body.strip()
+    )

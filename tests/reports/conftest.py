@@ -1,0 +1,46 @@
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+class Clock:
+    """Stops time at a local moment of the organization's timezone (Asia/Shanghai)."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+
+    def set(self, local: str) -> dt.datetime:
+        moment = dt.datetime.fromisoformat(local).replace(tzinfo=SHANGHAI)
+        utc = moment.astimezone(dt.UTC)
+        self.monkeypatch.setattr(timezone, "now", lambda: utc)
+        return utc
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
+def query_counts():
+    """query_counts(client, url, sizes) -> [number of queries per page size], asserting that
+    each page came back full."""
+
+    def measure(client, url, sizes=(10, 100)):
+        counts = []
+        separator = "&" if "?" in url else "?"
+        for size in sizes:
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(f"{url}{separator}page_size={size}")
+            assert response.status_code == 200, response.data
+            assert len(response.data["results"]) == size
+            counts.append(len(ctx.captured_queries))
+        return counts
+
+    return measure
