@@ -1,0 +1,20 @@
+"""Organization-scoped routes of the plans app, mounted under /api/v1/orgs/{org_slug}/."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("plans", views.SalesPlanViewSet, basename="plans")
+router.register("targets", views.TargetViewSet, basename="targets")
+router.register("goals", views.QualitativeGoalViewSet, basename="goals")
+router.register("budgets", views.BudgetLineViewSet, basename="budgets")
+router.register("expenses", views.ExpenseViewSet, basename="expenses")
+router.register("tasks", views.PlanTaskViewSet, basename="tasks")
+
+urlpatterns = [
+    path("attainment/", views.AttainmentView.as_view(), name="attainment"),
+    path("dashboard/today/", views.DashboardTodayView.as_view(), name="dashboard-today"),
+    *router.urls,
+]
