@@ -186,7 +186,22 @@ def demo_load() -> DemoLoadResult:
     members = _members(organization, regions, levels, created)
     _products(organization, created)
     _customers(organization, members, created)
+    _appraisal_template(organization, created)
     return DemoLoadResult(organization=organization, created=created)
+
+
+def _appraisal_template(organization: Organization, created: Counter) -> None:
+    # The demo is the one place that composes every app, hence an import against the usual
+    # direction (agents <- appraisals), kept local to this function.
+    from appraisals.defaults import DEFAULT_TEMPLATE_NAME, default_template_create
+    from appraisals.models import AppraisalTemplate
+
+    exists = AppraisalTemplate.objects.filter(
+        organization=organization, name=DEFAULT_TEMPLATE_NAME
+    ).exists()
+    default_template_create(organization=organization)
+    if not exists:
+        created["appraisal templates"] += 1
 
 
 def _organization(created: Counter) -> Organization:
