@@ -115,3 +115,23 @@ def test_schema_and_docs_are_served(client, db):
     assert docs.status_code == 200
     # Swagger UI is served from our own static files, not a CDN.
     assert b"cdn.jsdelivr" not in docs.content and b"unpkg.com" not in docs.content
+
+
+def test_token_endpoint_is_throttled_per_address(api_client, world, monkeypatch, settings):
+    from django.core.cache import cache
+
+    from agents.api.throttling import AuthRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(AuthRateThrottle, "THROTTLE_RATES", {"auth": "3/min"})
+    answers = [
+        api_client.post(
+            "/api/v1/auth/token/", {"username": "agent", "password": "wrong"}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert answers == [401, 401, 401, 429]
+    # Another username from the same address is throttled too: guessing is slow, not rotated.
+    other = api_client.post("/api/v1/auth/token/", {"username": "leader", "password": "x"})
+    assert other.status_code == 429
+    cache.clear()
