@@ -10,6 +10,10 @@ from agents.api.throttling import AuthRateThrottle
 # Every organization-scoped URL pattern, by app. tests/test_permission_matrix.py enumerates these.
 ORG_SCOPED_URLCONFS = [
     "agents.api.urls",
+    "reports.api.urls",
+    "plans.api.urls",
+    "notifications.api.urls",
+    "appraisals.api.urls",
 ]
 
 org_patterns = [path("", include(module)) for module in ORG_SCOPED_URLCONFS]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from agents.errors import Conflict
 from agents.models import Customer, Membership, Organization, Product, Role
 from agents.selectors import WORKING_STATUSES
+from notifications.services import notify_feedback_filed
 
 from .models import (
     Activity,
@@ -458,9 +459,11 @@ def feedback_initial_assignee(
     )
 
 
+@transaction.atomic
 def feedback_create(*, organization: Organization, actor: Membership, data: dict) -> MarketFeedback:
     """File feedback: assigned to the author's nearest working upline (or an administrator),
-    with a response deadline that follows the urgency."""
+    with a response deadline that follows the urgency. Critical feedback alerts the assignee and
+    the administrators at once, through the outbox committed with it."""
     unknown = set(data) - set(FEEDBACK_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({key: _("This field cannot be set.") for key in unknown})
@@ -476,6 +479,7 @@ def feedback_create(*, organization: Organization, actor: Membership, data: dict
     if "region" not in data:
         feedback.region_id = actor.region_id
     feedback.save()
+    notify_feedback_filed(feedback=feedback)
     return feedback
 
 

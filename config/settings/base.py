@@ -86,7 +86,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, the worker and beat share one SQLite file without "database is
     # locked" errors under light concurrency; the timeout covers the rest.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Writers take the lock when their transaction begins, so a second writer waits
+            # (up to the timeout) instead of failing with "database is locked" mid-transaction.
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -233,6 +239,70 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own console handler would print every line a second time through the root.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
 
 ADMIN_SITE_HEADER = env.str("ADMIN_SITE_HEADER", default="Agent Teams")
+
+# --- Notifications and scheduled jobs (notifications/; see notifications/conf.py) -------------
+NOTIFICATIONS_WEBHOOK_TIMEOUT = env.float("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=5.0)
+# Webhooks to loopback/private addresses are refused (the URL is a tenant's input) unless true.
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env.bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=False)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_RETRY_BACKOFF = env.float("NOTIFICATIONS_RETRY_BACKOFF", default=30.0)
+NOTIFICATIONS_RETRY_BACKOFF_MAX = env.float("NOTIFICATIONS_RETRY_BACKOFF_MAX", default=3600.0)
+NOTIFICATIONS_EMAIL_ENABLED = env.bool("NOTIFICATIONS_EMAIL_ENABLED", default=True)
+NOTIFICATIONS_SITE_URL = env.str("NOTIFICATIONS_SITE_URL", default="")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationKindEnum"] = "notifications.models.NotificationKind.choices"  # noqa: E501
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OutcomeEnum"] = "appraisals.models.Outcome.choices"
+# One beat entry per job. A daily job's entry runs the dispatcher every minute, which starts the
+# job in every organization whose local time has just passed the job's time of day (read from the
+# organization each time: a settings change needs no restart). `expires` drops ticks that a
+# backed-up worker could only run late: the next tick does the same work.
+# Queues by kind (the worker consumes all four; scale them apart by running workers with -Q).
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.delivery_dispatch_task": {"queue": "outbound"},
+    "reports.tasks.*": {"queue": "reminders"},
+    "plans.tasks.*": {"queue": "reminders"},
+    "appraisals.tasks.appraisal_review_reminders_task": {"queue": "reminders"},
+    "appraisals.tasks.*": {"queue": "rollups"},
+}
+NOTIFICATIONS_DAILY_JOBS = (
+    "daily_report_reminder",  # at the organization's reminder_time
+    "daily_report_missing_summary",  # at its report_cutoff
+    "appraisal_cycles_open",  # 00:10 local
+    "appraisal_cycles_score",  # 01:00 local
+    "appraisal_review_reminder",  # 09:00 local
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        job.replace("_", "-"): {
+            "task": "notifications.tasks.scheduled_jobs_dispatch_task",
+            "args": (job,),
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        }
+        for job in NOTIFICATIONS_DAILY_JOBS
+    }
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "outbox-sweep": {
+            "task": "notifications.tasks.outbox_sweep_task",
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        },
+        "feedback-escalation": {
+            "task": "reports.tasks.market_feedback_escalate_task",
+            "schedule": 5 * 60.0,
+            "options": {"expires": 4 * 60},
+        },
+        "plan-task-reminders": {
+            "task": "plans.tasks.plan_task_reminders_task",
+            "schedule": 15 * 60.0,
+            "options": {"expires": 14 * 60},
+        },
+    }
+)

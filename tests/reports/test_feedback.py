@@ -346,3 +346,23 @@ def test_feedback_list_query_counts_are_constant(client_for, world, query_counts
     FeedbackCommentFactory.create_batch(100, feedback=feedback, author=world.leader)
     counts = query_counts(client_for(world.leader), f"{FEEDBACK}{feedback.pk}/comments/")
     assert counts[0] == counts[1]
+
+
+def test_critical_feedback_alerts_the_assignee_and_admins_at_once(client_for, world):
+    from notifications.models import Notification
+
+    response = file(client_for(world.agent), urgency="critical", title="竞品降价 30%")
+    assert response.status_code == 201, response.data
+    recipients = set(
+        Notification.objects.filter(organization=world.org).values_list("recipient", flat=True)
+    )
+    assert recipients == {world.leader.pk, world.admin.pk, world.owner.pk}
+    inbox = client_for(world.leader).get("/api/v1/orgs/acme/me/notifications/")
+    assert inbox.data["count"] == 1
+
+
+def test_normal_feedback_alerts_nobody_until_its_deadline(client_for, world):
+    from notifications.models import Notification
+
+    assert file(client_for(world.agent), urgency="normal").status_code == 201
+    assert not Notification.objects.filter(organization=world.org).exists()
