@@ -191,21 +191,25 @@ def broker_down():
         yield app
 
 
-@pytest.mark.urls("tests.notifications.urls")
 def test_with_the_broker_down_a_request_succeeds_and_the_sweeper_sends_later(
     world, client_for, broker_down, django_capture_on_commit_callbacks, settings
 ):
+    """An agent files critical feedback through the API while the broker is unreachable: the
+    request succeeds, and the alerts wait in the outbox, committed with the feedback."""
     settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
     client = client_for(world.agent)
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.put("/test/orgs/acme/filed/2026-03-02/")
+        response = client.post(
+            "/api/v1/orgs/acme/feedback/",
+            {"category": "competitor", "title": "竞品降价", "body": "浦东", "urgency": "critical"},
+        )
     elapsed = time.monotonic() - started
 
-    assert response.status_code == 201
+    assert response.status_code == 201, response.data
     assert len(callbacks) == 1  # enqueueing was tried, failed, and was only logged
     assert elapsed < 10
-    notification = Notification.objects.get(recipient=world.agent)
+    notification = Notification.objects.get(recipient=world.leader)
     email = Delivery.objects.get(notification=notification)
     assert email.status == DeliveryStatus.PENDING and email.attempts == 0
 
