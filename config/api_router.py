@@ -2,9 +2,10 @@
 mounted under /api/v1/orgs/{org_slug}/ (the tenant is in the path)."""
 
 from django.urls import include, path
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from agents.api import views as agent_views
+from agents.api.lockout import TokenObtainView
 from agents.api.throttling import AuthRateThrottle
 
 # Every organization-scoped URL pattern, by app. tests/test_permission_matrix.py enumerates these.
@@ -20,11 +21,7 @@ org_patterns = [path("", include(module)) for module in ORG_SCOPED_URLCONFS]
 
 app_name = "api"
 urlpatterns = [
-    path(
-        "auth/token/",
-        TokenObtainPairView.as_view(throttle_classes=[AuthRateThrottle]),
-        name="token-obtain",
-    ),
+    path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path(
         "auth/token/refresh/",
         TokenRefreshView.as_view(throttle_classes=[AuthRateThrottle]),

@@ -240,6 +240,12 @@ class SalesImportErrorsSerializer(serializers.Serializer):
     errors = SalesImportErrorSerializer(many=True)
 
 
+class SalesImportFileErrorSerializer(serializers.Serializer):
+    """400 when the upload itself is refused (missing, not a .csv/.xlsx, unreadable)."""
+
+    file = serializers.ListField(child=serializers.CharField())
+
+
 class SalesImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
 

@@ -3,7 +3,12 @@ import datetime as dt
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import exceptions, generics, mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -29,6 +34,7 @@ from .serializers import (
     SalesEntryInputSerializer,
     SalesEntrySerializer,
     SalesImportErrorsSerializer,
+    SalesImportFileErrorSerializer,
     SalesImportResultSerializer,
     SalesImportSerializer,
 )
@@ -199,7 +205,11 @@ class SalesEntryViewSet(
         request={"multipart/form-data": SalesImportSerializer},
         responses={
             201: SalesImportResultSerializer,
-            400: SalesImportErrorsSerializer,
+            400: PolymorphicProxySerializer(
+                component_name="SalesImportRefused",
+                serializers=[SalesImportErrorsSerializer, SalesImportFileErrorSerializer],
+                resource_type_field_name=None,
+            ),
             413: OpenApiResponse(description="The file is too large."),
         },
     )

@@ -1,0 +1,44 @@
+"""The project's filter backend: django-filter, with boolean filters that refuse what they do not
+understand. django-filter reads `?flag=banana` as "no filter" and answers everything; the
+contract (../shared/API.md, "Errors") wants bad input to be a 400 naming the parameter."""
+
+import django_filters
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+
+_BOOLEAN_VALUES = {"", "true", "false"}  # what both of django-filter's boolean widgets read
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        errors = {}
+        for name, filter_ in filterset.filters.items():
+            if not isinstance(filter_, django_filters.BooleanFilter):
+                continue
+            for value in request.query_params.getlist(name):
+                if value.lower() not in _BOOLEAN_VALUES:
+                    errors[name] = [_("Must be true or false.")]
+        if errors:
+            raise ValidationError(errors)
+        return filterset
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """`?ordering=` with a field the view does not offer is a 400, not silently ignored."""
+
+    def get_ordering(self, request, queryset, view):
+        values = request.query_params.getlist(self.ordering_param)
+        if len(values) > 1:
+            raise ValidationError({self.ordering_param: [_("Give one ordering, comma-separated.")]})
+        if values and values[0].strip():
+            terms = [term.strip() for term in values[0].split(",")]
+            context = {"request": request}
+            valid = {item[0] for item in self.get_valid_fields(queryset, view, context)}
+            if any(not term or term.lstrip("-") not in valid for term in terms):
+                raise ValidationError({self.ordering_param: [_("Unknown ordering field.")]})
+        return super().get_ordering(request, queryset, view)
