@@ -555,10 +555,10 @@ def feedback_resolve(
 
 def _escalation_target(*, organization: Organization, feedback: MarketFeedback):
     current = feedback.assignee
-    exclude = {feedback.author_id}
+    not_the_author = {feedback.author_id}
     if current is None:
         return _first_manager(
-            organization=organization, exclude=exclude, roles=(Role.ADMIN, Role.OWNER)
+            organization=organization, exclude=not_the_author, roles=(Role.ADMIN, Role.OWNER)
         )
     upline = nearest_working_upline(current)
     if upline is not None:
@@ -566,7 +566,9 @@ def _escalation_target(*, organization: Organization, feedback: MarketFeedback):
     if current.role == Role.OWNER:
         return None  # the top of the organization
     roles = (Role.OWNER,) if current.role == Role.ADMIN else (Role.ADMIN, Role.OWNER)
-    return _first_manager(organization=organization, exclude=exclude | {current.pk}, roles=roles)
+    return _first_manager(
+        organization=organization, exclude=not_the_author | {current.pk}, roles=roles
+    )
 
 
 def feedback_escalate(
