@@ -5,9 +5,19 @@ People and regions go through the services (organization_create, member_create, 
 that hierarchy paths, calendars and password rules are what a real sign-up would produce. The load
 is idempotent: a row that exists (by its natural key) is left exactly as it is, so a second run
 creates nothing and changes nothing, and a demo someone has been editing keeps their edits.
+
+So that the dashboards show numbers, the first load also files recent facts: daily reports with
+their sales lines and activities for the working days of the current month up to yesterday (the
+last two weeks early in a month), a few market feedback items, and a plan for the current month
+with a sales target broken down to the leaders and their direct agents. The dates are relative to
+the day of the load; the facts are created only while the organization has no daily report (the
+feedback only while it has none, the plan only while no demo plan exists), so a second load, even
+on another day or in another month, adds nothing.
 """
 
 import datetime as dt
+import random
+from calendar import monthrange
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -187,6 +197,9 @@ def demo_load() -> DemoLoadResult:
     _products(organization, created)
     _customers(organization, members, created)
     _appraisal_template(organization, created)
+    _facts(organization, members, created)
+    _feedback(organization, members, created)
+    _plan(organization, members, created)
     return DemoLoadResult(organization=organization, created=created)
 
 
@@ -337,3 +350,238 @@ def _customers(
         )
     Customer.objects.bulk_create(new_customers)
     created["customer"] += len(new_customers)
+
+
+# --- Recent facts -----------------------------------------------------------------------------
+
+# Share of members who file a report on a working day, and the seed that makes the pattern the
+# same at every (first) load.
+REPORT_RATE = 0.85
+FACTS_SEED = 42
+SUMMARIES = (
+    "拜访老客户，补货需求稳定。",
+    "跟进新客户报价，对方有意向。",
+    "直播带货效果不错，咨询量上升。",
+    "整理客户档案，安排明日回访。",
+    "参加产品培训，熟悉新品卖点。",
+    "门店陈列调整，面膜动销较快。",
+    "电话回访流失客户，了解原因。",
+    "茶礼盒团购洽谈中，预计下周成交。",
+)
+PLANS_TOMORROW = ("继续跟进意向客户。", "拜访两家新门店。", "准备周末直播。", "回访本周成交客户。")
+# (kind, outcome)
+ACTIVITIES = (
+    ("visit", "门店拜访，确认补货数量"),
+    ("call", "电话跟进，客户同意试用"),
+    ("message", "微信发送新品资料"),
+    ("followup", "报价已发，等待回复"),
+    ("livestream", "直播一场，新增咨询"),
+    ("training", "参加区域产品培训"),
+)
+# (author username, category, urgency, title, body, product sku, competitor)
+FEEDBACK = (
+    ("li.na", "competitor", "high", "竞品面膜在上海大幅降价",
+     "某竞品补水面膜本月起买二送一，门店客户询问我们是否跟进促销。", "DB-SKN-01", "某国产面膜品牌"),
+    ("wu.ting", "dealer_request", "normal", "经销商希望增加茶礼盒小规格",
+     "越秀茶叶批发部反馈 250g 礼盒单价偏高，希望推出 125g 规格。", "DB-TEA-01", ""),
+    ("gao.yuan", "consumer_need", "normal", "北京客户关注益生菌儿童款",
+     "多位会所客户询问是否有儿童适用的益生菌产品。", "DB-HLT-01", ""),
+    ("zhao.min", "trend", "low", "杭州直播带货咨询量上升",
+     "近两周直播间咨询明显增多，护肤类最受关注。", "", ""),
+)
+DEMO_PLAN_PREFIX = "示例月度计划"
+DEMO_PLAN_TOTAL = Decimal("400000.00")
+# The leaders' shares of the organization's sales target.
+LEADER_WEIGHTS = (("wang.lei", Decimal(45)), ("zhou.jie", Decimal(40)), ("lin.feng", Decimal(15)))
+
+
+def _fact_days(organization: Organization) -> list[dt.date]:
+    """The working days from the 1st of this month (or from two weeks back, in the first three
+    days of a month) up to yesterday."""
+    from .calendar import working_days
+
+    today = organization.local_today()
+    start = today.replace(day=1) if today.day > 3 else today - dt.timedelta(days=14)
+    yesterday = today - dt.timedelta(days=1)
+    if yesterday < start:
+        return []
+    return working_days(organization=organization, start=start, end=yesterday)
+
+
+def _facts(
+    organization: Organization, members: dict[str, Membership], created: Counter
+) -> None:
+    # As in _appraisal_template, the demo composes every app: imports kept local.
+    from reports.models import Activity, DailyReport, SalesEntry
+    from reports.services import SalesLine, _report_lines, report_cutoff_at
+
+    if DailyReport.objects.filter(organization=organization).exists():
+        return
+    rng = random.Random(FACTS_SEED)  # noqa: S311 - demo data, not secrets
+    products = list(Product.objects.filter(organization=organization).order_by("sku"))
+    customers: dict[int, list[Customer]] = {}
+    for customer in Customer.objects.filter(organization=organization).order_by("pk"):
+        customers.setdefault(customer.owner_id, []).append(customer)
+    people = [
+        members[spec.username]
+        for spec in MEMBERS
+        if spec.role in (Role.LEADER, Role.AGENT) and spec.username in members
+    ]
+    reports, lines_by_report, activities = [], [], []
+    for day in _fact_days(organization):
+        cutoff = report_cutoff_at(organization=organization, day=day)
+        for member in people:
+            if member.joined_on and member.joined_on > day:
+                continue
+            if rng.random() >= REPORT_RATE:
+                continue
+            own_customers = customers.get(member.pk, [])
+            lines = []
+            for _ in range(rng.randint(1, 2)):
+                product = rng.choice(products)
+                quantity = rng.randint(1, 5)
+                amount = quantity * product.price
+                collected = amount if rng.random() < 0.7 else (amount * Decimal("0.8")).quantize(
+                    Decimal("0.01")
+                )
+                customer = None
+                if own_customers and rng.random() < 0.5:
+                    customer = rng.choice(own_customers)
+                lines.append(SalesLine(product=product, quantity=quantity, amount=amount,
+                                       collected=collected, customer=customer))
+            # Filed on time: a while before the day's cut-off.
+            submitted_at = cutoff - dt.timedelta(minutes=rng.randint(20, 240))
+            reports.append(
+                DailyReport(
+                    organization=organization,
+                    member=member,
+                    date=day,
+                    followups=rng.randint(3, 12),
+                    communication_minutes=rng.randint(20, 120),
+                    orders=rng.randint(len(lines), 4),
+                    new_customers=rng.randint(0, 2),
+                    lost_customers=rng.randint(0, 1),
+                    summary=rng.choice(SUMMARIES),
+                    plan_tomorrow=rng.choice(PLANS_TOMORROW),
+                    submitted_at=submitted_at,
+                    updated_at=submitted_at,
+                    is_late=False,
+                )
+            )
+            lines_by_report.append((member, lines))
+            for _ in range(rng.randint(1, 2)):
+                kind, outcome = rng.choice(ACTIVITIES)
+                activities.append(
+                    Activity(
+                        organization=organization,
+                        member=member,
+                        customer=rng.choice(own_customers) if own_customers else None,
+                        kind=kind,
+                        occurred_at=dt.datetime.combine(
+                            day, dt.time(rng.randint(9, 17), rng.choice((0, 15, 30, 45))),
+                            tzinfo=organization.tzinfo,
+                        ),
+                        duration_minutes=rng.randint(10, 90),
+                        outcome=outcome,
+                    )
+                )
+    # Past days are locked to daily_report_upsert, hence bulk_create; the sales lines are what
+    # the service would write (same helper: region snapshot, profit at the product's cost).
+    DailyReport.objects.bulk_create(reports)
+    entries = [
+        entry
+        for report, (member, lines) in zip(reports, lines_by_report, strict=True)
+        for entry in _report_lines(
+            organization=organization, report=report, lines=lines, member=member
+        )
+    ]
+    SalesEntry.objects.bulk_create(entries)
+    Activity.objects.bulk_create(activities)
+    created["daily report"] += len(reports)
+    created["sales entry"] += len(entries)
+    created["activity"] += len(activities)
+
+
+def _feedback(
+    organization: Organization, members: dict[str, Membership], created: Counter
+) -> None:
+    from reports.models import MarketFeedback
+    from reports.services import feedback_create
+
+    if MarketFeedback.objects.filter(organization=organization).exists():
+        return
+    products = {
+        product.sku: product for product in Product.objects.filter(organization=organization)
+    }
+    for author, category, urgency, title, body, sku, competitor in FEEDBACK:
+        data = {"category": category, "urgency": urgency, "title": title, "body": body}
+        if sku:
+            data["product"] = products[sku]
+        if competitor:
+            data["competitor"] = competitor
+        feedback_create(organization=organization, actor=members[author], data=data)
+        created["market feedback"] += 1
+
+
+def _plan(organization: Organization, members: dict[str, Membership], created: Counter) -> None:
+    from plans.breakdown import Allocation, target_breakdown
+    from plans.models import BreakdownMethod, Dimension, PeriodKind, SalesPlan
+    from plans.services import plan_activate, plan_create, target_create
+
+    if SalesPlan.objects.filter(
+        organization=organization, name__startswith=DEMO_PLAN_PREFIX
+    ).exists():
+        return
+    owner = members[OWNER_USERNAME]
+    today = organization.local_today()
+    start = today.replace(day=1)
+    end = dt.date(today.year, today.month, monthrange(today.year, today.month)[1])
+    plan = plan_create(
+        organization=organization,
+        actor=owner,
+        data={
+            "name": f"{DEMO_PLAN_PREFIX} {today:%Y-%m}",
+            "period_kind": PeriodKind.MONTH,
+            "start": start,
+            "end": end,
+            "description": "示例数据：本月销售额目标，按权重分到三位组长，再平均分到直属代理。",
+        },
+    )
+    plan = plan_activate(organization=organization, actor=owner, plan=plan)
+    target = target_create(
+        organization=organization,
+        actor=owner,
+        plan=plan,
+        data={"metric": "sales_amount", "start": start, "end": end, "value": DEMO_PLAN_TOTAL},
+    )
+    leaders = target_breakdown(
+        organization=organization,
+        actor=owner,
+        target=target,
+        dimension=Dimension.MEMBER,
+        method=BreakdownMethod.WEIGHTS,
+        allocations=[
+            Allocation(key=members[username], weight=weight)
+            for username, weight in LEADER_WEIGHTS
+        ],
+    )
+    targets = 1 + len(leaders.created)
+    for leader_target in leaders.created:
+        agents = [
+            members[spec.username]
+            for spec in MEMBERS
+            if members[spec.username].upline_id == leader_target.member_id
+        ]
+        if not agents:
+            continue
+        result = target_breakdown(
+            organization=organization,
+            actor=owner,
+            target=leader_target,
+            dimension=Dimension.MEMBER,
+            method=BreakdownMethod.EVEN,
+            allocations=[Allocation(key=agent) for agent in agents],
+        )
+        targets += len(result.created)
+    created["sales plan"] += 1
+    created["target"] += targets

@@ -19,6 +19,7 @@ from agents.models import (
     Role,
     User,
 )
+from reports.models import MarketFeedback, SalesEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +125,9 @@ def test_load_is_one_transaction(monkeypatch):
 
 def test_missing_rows_are_restored_and_existing_ones_kept():
     load()
+    # Facts refer to products (PROTECT): a product goes only once nothing refers to it.
+    SalesEntry.objects.filter(product__sku="DB-TEA-01").delete()
+    MarketFeedback.objects.filter(product__sku="DB-TEA-01").delete()
     Product.objects.get(sku="DB-TEA-01").delete()
     Product.objects.filter(sku="DB-TEA-02").update(name="edited by a user")
 
@@ -138,3 +142,31 @@ def test_a_taken_username_outside_the_demo_is_refused():
     with pytest.raises(CommandError, match="li.na"):
         load()
     assert not Organization.objects.filter(slug="demo").exists()
+
+
+def test_demo_has_recent_facts_and_a_plan():
+    from plans.models import PlanStatus, SalesPlan, Target
+    from reports.models import Activity, DailyReport, SalesSource
+
+    load()
+    org = Organization.objects.get(slug="demo")
+    today = org.local_today()
+    reports = DailyReport.objects.filter(organization=org)
+    assert reports.exists() == bool(demo._fact_days(org))
+    assert not reports.filter(date__gte=today).exists()
+    assert not reports.filter(is_late=True).exists()
+    for entry in SalesEntry.objects.filter(organization=org).select_related("product", "member"):
+        assert entry.source == SalesSource.REPORT and entry.daily_report_id
+        assert entry.amount == entry.quantity * entry.product.price
+        assert entry.profit == entry.amount - entry.quantity * entry.product.cost
+        assert entry.region_id == entry.member.region_id
+    assert Activity.objects.filter(organization=org).count() >= reports.count()
+    assert MarketFeedback.objects.filter(organization=org, urgency="high").exists()
+    plan = SalesPlan.objects.get(organization=org)
+    assert plan.status == PlanStatus.ACTIVE and plan.start <= today <= plan.end
+    targets = Target.objects.filter(plan=plan)
+    top = targets.get(parent=None)
+    leaders = targets.filter(parent=top)
+    assert leaders.count() == 3
+    assert sum(t.value for t in leaders) == top.value
+    assert targets.filter(parent__in=leaders).count() == 5
