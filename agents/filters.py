@@ -5,25 +5,24 @@ from drf_spectacular.utils import extend_schema_field
 from .models import AgentLevel, Customer, Membership, Product, Region
 
 
-def org_members(request):
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        return Membership.objects.none()
-    return Membership.objects.filter(organization=organization)
+def org_queryset(model):
+    """A django-filter choice queryset of the request's organization's rows: an id of another
+    organization is an invalid choice (400), like an unknown one."""
+
+    def queryset(request):
+        organization = getattr(request, "organization", None)
+        if organization is None:
+            return model.objects.none()
+        return model.objects.filter(organization=organization)
+
+    return queryset
 
 
-def org_regions(request):
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        return Region.objects.none()
-    return Region.objects.filter(organization=organization)
-
-
-def org_levels(request):
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        return AgentLevel.objects.none()
-    return AgentLevel.objects.filter(organization=organization)
+org_members = org_queryset(Membership)
+org_regions = org_queryset(Region)
+org_levels = org_queryset(AgentLevel)
+org_products = org_queryset(Product)
+org_customers = org_queryset(Customer)
 
 
 class SubtreeFilterMixin(django_filters.FilterSet):

@@ -1,22 +1,11 @@
 import django_filters
 
-from agents.filters import org_members
+from agents.filters import org_members, org_queryset
 
 from .models import Appraisal, AppraisalCycle, AppraisalTemplate, CycleStatus, Outcome
 
-
-def org_templates(request):
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        return AppraisalTemplate.objects.none()
-    return AppraisalTemplate.objects.filter(organization=organization)
-
-
-def org_cycles(request):
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        return AppraisalCycle.objects.none()
-    return AppraisalCycle.objects.filter(organization=organization)
+org_templates = org_queryset(AppraisalTemplate)
+org_cycles = org_queryset(AppraisalCycle)
 
 
 class AppraisalCycleFilter(django_filters.FilterSet):

@@ -1,28 +1,14 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from agents.filters import org_members, org_regions
-from agents.models import Customer, Product
+from agents.filters import org_customers, org_members, org_products, org_queryset, org_regions
+from reports.metrics import metric_choices
 
 from .models import BudgetLine, Expense, PlanTask, QualitativeGoal, SalesPlan, Target
-from .vocabulary import metric_choices
 
-
-def _org_queryset(model):
-    def queryset(request):
-        organization = getattr(request, "organization", None)
-        if organization is None:
-            return model.objects.none()
-        return model.objects.filter(organization=organization)
-
-    return queryset
-
-
-org_plans = _org_queryset(SalesPlan)
-org_targets = _org_queryset(Target)
-org_products = _org_queryset(Product)
-org_customers = _org_queryset(Customer)
-org_budgets = _org_queryset(BudgetLine)
+org_plans = org_queryset(SalesPlan)
+org_targets = org_queryset(Target)
+org_budgets = org_queryset(BudgetLine)
 
 
 class SalesPlanFilter(django_filters.FilterSet):

@@ -25,7 +25,3 @@ def target_quantum(metric: Metric) -> Decimal:
     if metric.quantum is None:
         return UNIT
     return max(metric.quantum, CENT)
-
-
-def metric_choices() -> list[tuple[str, str]]:
-    return [(metric.key, metric.label) for metric in METRICS.values()]

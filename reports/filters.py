@@ -9,8 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from agents.filters import SubtreeFilterMixin, org_members, org_regions
-from agents.models import Customer, Product
+from agents.filters import SubtreeFilterMixin, org_customers, org_members, org_products, org_regions
 
 from .models import (
     Activity,
@@ -23,20 +22,6 @@ from .models import (
     SalesSource,
     Urgency,
 )
-
-
-def org_products(request):
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        return Product.objects.none()
-    return Product.objects.filter(organization=organization)
-
-
-def org_customers(request):
-    organization = getattr(request, "organization", None)
-    if organization is None:
-        return Customer.objects.none()
-    return Customer.objects.filter(organization=organization)
 
 
 def _local_midnight(request, day: dt.date) -> dt.datetime:

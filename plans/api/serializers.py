@@ -28,8 +28,7 @@ from plans.models import (
 )
 from plans.progress import GROUPINGS
 from plans.selectors import target_scope_q
-from plans.vocabulary import metric_choices
-from reports.metrics import METRICS
+from reports.metrics import METRICS, metric_choices
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 FIGURE = {"max_digits": 20, "decimal_places": 2}
