@@ -388,3 +388,63 @@ class CalendarDay(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """The audit trail is append-only: rows are never updated or deleted through the ORM's
+    managers. (The organization's own deletion still removes them: cascades go through the base
+    manager.)"""
+
+    def update(self, **kwargs):
+        raise TypeError("Audit entries are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit entries are append-only.")
+
+
+class AuditEntry(TenantModel):
+    """Who changed what, when, from what to what: one row per audited change of a target, plan,
+    late daily report, appraisal or member. Written explicitly by the services (agents/audit.py),
+    in the transaction of the change; append-only."""
+
+    actor = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_display = models.CharField(_("actor name"), max_length=200, blank=True)
+    action = models.CharField(_("action"), max_length=60)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    context = models.JSONField(_("context"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="audit_org_created_idx"),
+            models.Index(
+                fields=["organization", "object_type", "object_id"], name="audit_org_object_idx"
+            ),
+            models.Index(fields=["organization", "action"], name="audit_org_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Audit entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit entries are append-only.")

@@ -10,6 +10,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
+from .audit import audit_record, audit_snapshot
 from .calendar import statutory_exceptions
 from .errors import Conflict
 from .models import (
@@ -247,6 +248,14 @@ def member_create(
     if upline is not None:
         upline.refresh_from_db(fields=["path", "depth"])
     tree_node_place(node=member, parent=upline)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="member.create",
+        instance=member,
+        object_repr=user.get_display_name(),
+        after=audit_snapshot(member, MEMBER_FIELDS),
+    )
     return member
 
 
@@ -288,11 +297,13 @@ def member_update(
     unknown = set(data) - set(MEMBER_FIELDS)
     if unknown:
         raise ValidationError({key: _("This field cannot be changed.") for key in unknown})
+    member_name = member.display_name  # for the audit trail: the refresh drops the cached user
     _lock_organization(organization)
     member.refresh_from_db()
     if data.get("upline") is not None:
         data["upline"].refresh_from_db(fields=["path", "depth"])
     member_change_check(organization=organization, actor=actor, member=member, data=data)
+    before = audit_snapshot(member, MEMBER_FIELDS)
     if "upline" in data and data["upline"] != member.upline:
         tree_subtree_move(
             node=member, new_parent=data["upline"], field="upline", error_field="upline"
@@ -306,6 +317,16 @@ def member_update(
     if display_name is not None:
         member.user.display_name = display_name
         member.user.save(update_fields=["display_name"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="member.update",
+        instance=member,
+        object_repr=member.display_name if display_name is not None else member_name,
+        before=before,
+        after=audit_snapshot(member, MEMBER_FIELDS),
+        only_if_changed=True,
+    )
     return member
 
 

@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from agents.audit import audit_entry_build, audit_record, audit_record_many, audit_snapshot
 from agents.errors import Conflict
 from agents.models import AgentLevel, Membership, MemberStatus, Organization
 from agents.permissions import MANAGERS
 
-from . import evaluation, scoring, selectors
+from . import audit, evaluation, scoring, selectors
 from .models import (
     Appraisal,
     AppraisalCycle,
@@ -154,6 +155,17 @@ def appraisal_template_create(
     )
     _criteria_replace(template, criteria)
     _grades_replace(template, grades)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="appraisal_template.create",
+        instance=template,
+        after={
+            **audit_snapshot(template, TEMPLATE_FIELDS),
+            "criteria": audit.template_criteria_state(template),
+            "grades": audit.template_grades_state(template),
+        },
+    )
     return template
 
 
@@ -194,6 +206,10 @@ def appraisal_template_update(
         raise ValidationError(errors)
     if "name" in data:
         _check_template_name(organization=organization, name=data["name"], pk=template.pk)
+    before = audit_snapshot(template, TEMPLATE_FIELDS)
+    if structural:
+        before["criteria"] = audit.template_criteria_state(template)
+        before["grades"] = audit.template_grades_state(template)
     for key in TEMPLATE_FIELDS:
         if key in data:
             setattr(template, key, data[key])
@@ -201,7 +217,39 @@ def appraisal_template_update(
     if structural:
         _criteria_replace(template, criteria)
         _grades_replace(template, grades)
+    after = audit_snapshot(template, TEMPLATE_FIELDS)
+    if structural:
+        after["criteria"] = audit.template_criteria_state(template)
+        after["grades"] = audit.template_grades_state(template)
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="appraisal_template.update",
+        instance=template,
+        before=before,
+        after=after,
+        only_if_changed=True,
+    )
     return template
+
+
+@transaction.atomic
+def appraisal_template_delete(
+    *, organization: Organization, actor: Membership | None, template: AppraisalTemplate
+) -> None:
+    """Delete a template no cycle uses (one that is used is protected: 409), and record it."""
+    before = audit_snapshot(template, TEMPLATE_FIELDS)
+    template_id, template_repr = template.pk, str(template)
+    template.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="appraisal_template.delete",
+        instance=template,
+        object_id=template_id,
+        object_repr=template_repr,
+        before=before,
+    )
 
 
 # --- Cycles --------------------------------------------------------------------------------------
@@ -399,7 +447,7 @@ def appraisal_review(
     recommended one, following it while the facts move). After the review every qualitative
     criterion has a score. A second review changes what it names."""
     cycle = _lock_cycle(appraisal.cycle)
-    appraisal = Appraisal.objects.select_related("member").get(pk=appraisal.pk)
+    appraisal = Appraisal.objects.select_related("member__user").get(pk=appraisal.pk)
     appraisal.cycle = cycle
     appraisal_review_ensure_open(appraisal=appraisal)
     if appraisal.member_id == actor.pk:
@@ -412,6 +460,7 @@ def appraisal_review(
         row.criterion_id: row
         for row in CriterionScore.objects.filter(appraisal=appraisal, criterion__in=qualitative)
     }
+    before = audit.review_audit_state(appraisal, current, qualitative)
     rows = []
     for item in scores:
         criterion = qualitative.get(item["criterion"])
@@ -461,6 +510,16 @@ def appraisal_review(
     )
     evaluation.cycle_results(cycle, criteria)
     appraisal.refresh_from_db()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="appraisal.review",
+        instance=appraisal,
+        object_repr=f"{cycle} · {appraisal.member}",
+        before=before,
+        after=audit.review_audit_state(appraisal, current, qualitative),
+        context={"cycle": cycle.pk, "member": appraisal.member_id},
+    )
     return appraisal
 
 
@@ -501,11 +560,19 @@ def appraisal_cycle_finalize(
             )
         if actor is not None and actor.role not in MANAGERS:
             raise PermissionDenied(_("Only an owner or administrator can force finalization."))
+    results_before = audit.finalize_audit_states(cycle)
     evaluation.cycle_evaluate(cycle, finalizing=True)
     cycle.status = CycleStatus.FINALIZED
     cycle.finalized_at = timezone.now()
     cycle.finalized_by = actor if actor is not None and actor.pk else None
     cycle.save(update_fields=["status", "finalized_at", "finalized_by"])
+    audit.finalize_audit(
+        organization=organization,
+        actor=actor,
+        cycle=cycle,
+        before=results_before,
+        force=bool(missing),
+    )
     appraisal_outcomes_apply(cycle=cycle, actor=actor)
     return cycle
 
@@ -539,7 +606,7 @@ def appraisal_outcomes_apply(*, cycle: AppraisalCycle, actor: Membership | None)
     pending = list(
         Appraisal.objects.filter(
             organization_id=cycle.organization_id, cycle=cycle, outcome_applied_at__isnull=True
-        ).select_related("member")
+        ).select_related("member__user")
     )
     if not pending:
         return 0
@@ -548,7 +615,7 @@ def appraisal_outcomes_apply(*, cycle: AppraisalCycle, actor: Membership | None)
     now = timezone.now()
     level_moves: dict[int, list[int]] = defaultdict(list)
     suspended: list[int] = []
-    audits = []
+    audits, member_entries = [], []
     for appraisal in pending:
         member = appraisal.member
         outcome = appraisal.final_outcome or appraisal.recommended_outcome or Outcome.RETAIN
@@ -591,6 +658,19 @@ def appraisal_outcomes_apply(*, cycle: AppraisalCycle, actor: Membership | None)
                 note=note,
             )
         )
+        if audits[-1].after != before:
+            member_entries.append(
+                audit_entry_build(
+                    organization=cycle.organization_id,
+                    actor=actor,
+                    action="member.update",
+                    instance=member,
+                    before={"level": before["level"], "status": before["status"]},
+                    after={"level": member.level_id, "status": member.status},
+                    context={"cycle": cycle.pk, "appraisal": appraisal.pk, "outcome": outcome},
+                    created_at=now,
+                )
+            )
     organization_members = Membership.objects.filter(organization_id=cycle.organization_id)
     for level_id, member_ids in level_moves.items():
         organization_members.filter(pk__in=member_ids).update(level_id=level_id, updated_at=now)
@@ -599,6 +679,7 @@ def appraisal_outcomes_apply(*, cycle: AppraisalCycle, actor: Membership | None)
             status=MemberStatus.SUSPENDED, updated_at=now
         )
     OutcomeAudit.objects.bulk_create(audits)
+    audit_record_many(member_entries)
     Appraisal.objects.filter(pk__in=[appraisal.pk for appraisal in pending]).update(
         outcome_applied_at=now
     )
@@ -617,7 +698,7 @@ def appraisal_acknowledge(
     and changes nothing of the appraisal itself."""
     appraisal = (
         Appraisal.objects.select_for_update(of=("self",))
-        .select_related("cycle")
+        .select_related("cycle__template")
         .get(pk=appraisal.pk)
     )
     if appraisal.member_id != actor.pk:
@@ -629,4 +710,16 @@ def appraisal_acknowledge(
     appraisal.acknowledged_at = timezone.now()
     appraisal.acknowledgement_comment = comment
     appraisal.save(update_fields=["acknowledged_at", "acknowledgement_comment"])
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="appraisal.acknowledge",
+        instance=appraisal,
+        object_repr=f"{appraisal.cycle} · {actor}",
+        changes={
+            "acknowledged_at": [None, appraisal.acknowledged_at],
+            "acknowledgement_comment": [None, comment],
+        },
+        context={"cycle": appraisal.cycle_id, "member": appraisal.member_id},
+    )
     return appraisal

@@ -37,6 +37,7 @@ from .services import (
     ensure_plan_open,
     lock_target,
     narrowed_dimension,
+    target_breakdown_audit,
 )
 from .vocabulary import target_quantum
 
@@ -448,6 +449,13 @@ def target_breakdown(
         child.created_by = actor if actor.pk else None
         created.append(child)
     Target.objects.bulk_create(created)
+    target_breakdown_audit(
+        organization=organization,
+        actor=actor,
+        parent=parent,
+        created=created,
+        context={"dimension": dimension, "method": method, "period_unit": period_unit},
+    )
     children = list(
         Target.objects.filter(organization=organization, parent=parent).order_by("start", "id")
     )

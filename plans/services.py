@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agents.audit import audit_entry_build, audit_record, audit_record_many, audit_snapshot
 from agents.errors import Conflict
 from agents.models import Membership, Organization, Role
 from reports.metrics import METRICS
@@ -60,6 +61,22 @@ def _apply(instance, data: dict, fields) -> None:
 # --- Plans ------------------------------------------------------------------------------------
 
 PLAN_FIELDS = ("name", "period_kind", "start", "end", "owner", "description")
+PLAN_AUDIT_FIELDS = (*PLAN_FIELDS, "status")
+
+
+def plan_audit(*, organization, actor, action, plan, before=None, deleted=False, context=None):
+    """Record a plan's change in the audit trail (one INSERT): the fields `before` names (all
+    audited fields for a creation)."""
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action=action,
+        instance=plan,
+        before=before,
+        after=None if deleted else audit_snapshot(plan, tuple(before or PLAN_AUDIT_FIELDS)),
+        context=context,
+        only_if_changed=action == "plan.update",
+    )
 
 
 def _check_plan(*, organization: Organization, plan: SalesPlan) -> None:
@@ -95,6 +112,7 @@ def plan_create(*, organization: Organization, actor: Membership, data: dict) ->
         plan.owner = actor if actor.pk else None
     _check_plan(organization=organization, plan=plan)
     plan.save()
+    plan_audit(organization=organization, actor=actor, action="plan.create", plan=plan)
     return plan
 
 
@@ -104,9 +122,13 @@ def plan_update(
 ) -> SalesPlan:
     plan = _lock_plan(plan)
     ensure_plan_open(plan)
+    before = audit_snapshot(plan, PLAN_AUDIT_FIELDS)
     _apply(plan, data, PLAN_FIELDS)
     _check_plan(organization=organization, plan=plan)
     plan.save()
+    plan_audit(
+        organization=organization, actor=actor, action="plan.update", plan=plan, before=before
+    )
     return plan
 
 
@@ -116,7 +138,17 @@ def plan_delete(*, organization: Organization, actor: Membership, plan: SalesPla
     if plan.status != PlanStatus.DRAFT:
         raise Conflict(_("Only a draft plan can be deleted; close it instead."))
     Expense.objects.filter(organization=organization, budget__plan=plan).delete()
+    before, plan_id = audit_snapshot(plan, PLAN_AUDIT_FIELDS), plan.pk
     plan.delete()
+    plan.pk = plan_id  # the entry names the deleted plan
+    plan_audit(
+        organization=organization,
+        actor=actor,
+        action="plan.delete",
+        plan=plan,
+        before=before,
+        deleted=True,
+    )
 
 
 @transaction.atomic
@@ -127,6 +159,13 @@ def plan_activate(*, organization: Organization, actor: Membership, plan: SalesP
     plan.status = PlanStatus.ACTIVE
     plan.activated_at = timezone.now()
     plan.save(update_fields=["status", "activated_at", "updated_at"])
+    plan_audit(
+        organization=organization,
+        actor=actor,
+        action="plan.activate",
+        plan=plan,
+        before={"status": PlanStatus.DRAFT},
+    )
     return plan
 
 
@@ -143,6 +182,14 @@ def plan_close(*, organization: Organization, actor: Membership, plan: SalesPlan
     plan.status = PlanStatus.CLOSED
     plan.closed_at = timezone.now()
     plan.save(update_fields=["snapshot", "status", "closed_at", "updated_at"])
+    plan_audit(
+        organization=organization,
+        actor=actor,
+        action="plan.close",
+        plan=plan,
+        before={"status": PlanStatus.ACTIVE},
+        context={"as_of": as_of},
+    )
     return plan
 
 
@@ -150,6 +197,7 @@ def plan_close(*, organization: Organization, actor: Membership, plan: SalesPlan
 
 SCOPE_FIELDS = ("member", "include_downline", "region", "product", "customer")
 TARGET_FIELDS = ("metric", "tier", *SCOPE_FIELDS, "start", "end", "value")
+TARGET_AUDIT_FIELDS = ("plan", "parent", *TARGET_FIELDS)
 
 
 def check_target_value(*, metric_key: str, value: Decimal, field: str = "value") -> None:
@@ -311,7 +359,50 @@ def target_create(
     if parent is not None:
         _check_within_parent_value(target=target, parent=parent)
     target.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="target.create",
+        instance=target,
+        after=audit_snapshot(target, TARGET_AUDIT_FIELDS),
+    )
     return target
+
+
+def target_breakdown_audit(
+    *,
+    organization: Organization,
+    actor: Membership,
+    parent: Target,
+    created: list[Target],
+    context: dict,
+) -> None:
+    """Record a breakdown: one entry on the parent naming its new children, one per child
+    created; one bulk INSERT however many children."""
+    if not created:
+        return
+    entries = [
+        audit_entry_build(
+            organization=organization,
+            actor=actor,
+            action="target.breakdown",
+            instance=parent,
+            changes={"children": [None, [child.pk for child in created]]},
+            context=context,
+        )
+    ]
+    entries.extend(
+        audit_entry_build(
+            organization=organization,
+            actor=actor,
+            action="target.create",
+            instance=child,
+            after=audit_snapshot(child, TARGET_AUDIT_FIELDS),
+            context={"breakdown_of": parent.pk, **context},
+        )
+        for child in created
+    )
+    audit_record_many(entries)
 
 
 @transaction.atomic
@@ -327,6 +418,7 @@ def target_update(
     if not can_write_target(actor, target):
         raise PermissionDenied(_("You cannot change this target."))
     before = {name: getattr(target, name) for name in TARGET_FIELDS if name != "value"}
+    audit_before = audit_snapshot(target, TARGET_AUDIT_FIELDS)
     _apply(target, data, TARGET_FIELDS)
     if target.parent_id is None:
         if not can_assign(actor, target.member):
@@ -356,6 +448,15 @@ def target_update(
     if target.parent_id is not None:
         _check_within_parent_value(target=target, parent=target.parent)
     target.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="target.update",
+        instance=target,
+        before=audit_before,
+        after=audit_snapshot(target, TARGET_AUDIT_FIELDS),
+        only_if_changed=True,
+    )
     return target
 
 
@@ -366,7 +467,18 @@ def target_delete(*, organization: Organization, actor: Membership, target: Targ
     ensure_plan_open(target.plan)
     if not can_write_target(actor, target):
         raise PermissionDenied(_("You cannot change this target."))
+    before = audit_snapshot(target, TARGET_AUDIT_FIELDS)
+    target_id, target_repr = target.pk, str(target)
     target.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="target.delete",
+        instance=target,
+        object_id=target_id,
+        object_repr=target_repr,
+        before=before,
+    )
 
 
 # --- Qualitative goals --------------------------------------------------------------------------
@@ -436,6 +548,13 @@ def budget_line_create(
     _apply(budget, data, BUDGET_FIELDS)
     _check_budget_power(actor, budget.member)
     budget.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="budget.create",
+        instance=budget,
+        after=audit_snapshot(budget, ("plan", *BUDGET_FIELDS)),
+    )
     return budget
 
 
@@ -448,6 +567,7 @@ def budget_line_update(
     )
     ensure_plan_open(budget.plan)
     _check_budget_power(actor, budget.member)
+    before = audit_snapshot(budget, BUDGET_FIELDS)
     _apply(budget, data, BUDGET_FIELDS)
     _check_budget_power(actor, budget.member)
     if budget_overrun(organization) == OVERRUN_REFUSE:
@@ -457,6 +577,15 @@ def budget_line_update(
                 {"amount": _("%(spent)s has already been spent on this line.") % {"spent": spent}}
             )
     budget.save()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="budget.update",
+        instance=budget,
+        before=before,
+        after=audit_snapshot(budget, BUDGET_FIELDS),
+        only_if_changed=True,
+    )
     return budget
 
 
@@ -471,7 +600,16 @@ def budget_line_delete(
     _check_budget_power(actor, budget.member)
     if Expense.objects.filter(organization=organization, budget=budget).exists():
         raise Conflict(_("This budget line has expenses: delete them first."))
+    before, budget_id = audit_snapshot(budget, ("plan", *BUDGET_FIELDS)), budget.pk
     budget.delete()
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action="budget.delete",
+        instance=budget,
+        object_id=budget_id,
+        before=before,
+    )
 
 
 def _check_expense_power(actor: Membership, budget: BudgetLine) -> None:

@@ -15,6 +15,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agents.audit import audit_record, audit_snapshot
 from agents.errors import Conflict
 from agents.models import Customer, Membership, Organization, Product, Role
 from agents.selectors import WORKING_STATUSES
@@ -138,6 +139,7 @@ def _locked_report(*, organization: Organization, member: Membership, day: dt.da
     return (
         DailyReport.objects.select_for_update()
         .filter(organization=organization, member=member, date=day)
+        .order_by("pk")  # one row at most (unique): not the list's ordering
         .first()
     )
 
@@ -227,6 +229,10 @@ def _daily_report_write(*, organization, member, day, data, lines, now):
         raise Conflict(
             _("This report is locked: ask your leader or an administrator to unlock it.")
         )
+    # Edits after the day's cut-off are audited (on-time filing is the normal course).
+    late = now > report_cutoff_at(organization=organization, day=day)
+    if late:
+        before = None if created else _report_audit_state(report)
     for name in REPORT_FIELDS:
         default = "" if name in ("summary", "plan_tomorrow", "problems") else 0
         setattr(report, name, data.get(name, default))
@@ -234,10 +240,61 @@ def _daily_report_write(*, organization, member, day, data, lines, now):
     report.save()  # an insert that lost a race raises IntegrityError here
     if not created:
         SalesEntry.objects.filter(organization=organization, daily_report=report).delete()
-    SalesEntry.objects.bulk_create(
+    written = SalesEntry.objects.bulk_create(
         _report_lines(organization=organization, report=report, lines=lines, member=member)
     )
+    # The report comes back with the lines just written (ids included: RETURNING on PostgreSQL
+    # and SQLite), so that answering with it reads nothing again (`report.lines.all()`).
+    report._prefetched_objects_cache = {"lines": written}
+    if late:
+        audit_record(
+            organization=organization,
+            actor=member,
+            action="daily_report.create" if created else "daily_report.update",
+            instance=report,
+            object_repr=f"{member} {day.isoformat()}",
+            before=before,
+            after=_report_audit_state(report, lines=lines),
+            context={"member": member.pk, "date": day},
+            only_if_changed=True,
+        )
     return report, created
+
+
+def _money(value) -> str:
+    return str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def _report_audit_state(report: DailyReport, lines: list[SalesLine] | None = None) -> dict:
+    """What a late edit's audit entry compares: the counts, the texts and the sales lines (the
+    stored ones when `lines` is None: one query, on late edits only)."""
+    state = audit_snapshot(report, REPORT_FIELDS)
+    if lines is None:
+        stored = SalesEntry.objects.filter(
+            organization_id=report.organization_id, daily_report=report
+        ).order_by("id")
+        state["lines"] = [
+            {
+                "product": row.product_id,
+                "customer": row.customer_id,
+                "quantity": row.quantity,
+                "amount": _money(row.amount),
+                "collected": _money(row.collected),
+            }
+            for row in stored
+        ]
+    else:
+        state["lines"] = [
+            {
+                "product": line.product.pk,
+                "customer": line.customer.pk if line.customer else None,
+                "quantity": line.quantity,
+                "amount": _money(line.amount),
+                "collected": _money(line.collected),
+            }
+            for line in lines
+        ]
+    return state
 
 
 def _is_above(*, actor: Membership, member: Membership) -> bool:
@@ -257,15 +314,27 @@ def daily_report_unlock(
     now = now or timezone.now()
     if not (actor.is_manager or _is_above(actor=actor, member=report.member)):
         raise PermissionDenied(_("Only a leader above the member or an administrator can unlock."))
+    member = report.member
     with transaction.atomic():
         report = DailyReport.objects.select_for_update().get(pk=report.pk)
         if daily_report_is_editable(organization=organization, report=report, now=now):
             if report.unlocked_at is not None:
                 return report  # unlocked already: a retry
             raise Conflict(_("This report is still open for editing."))
+        before = audit_snapshot(report, ("unlocked_by", "unlocked_at"))
         report.unlocked_by = actor if actor.pk else None  # a platform operator has no membership
         report.unlocked_at = now
         report.save(update_fields=["unlocked_by", "unlocked_at"])
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="daily_report.unlock",
+            instance=report,
+            object_repr=f"{member} {report.date.isoformat()}",
+            before=before,
+            after=audit_snapshot(report, ("unlocked_by", "unlocked_at")),
+            context={"member": report.member_id, "date": report.date},
+        )
     return report
 
 

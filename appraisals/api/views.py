@@ -9,15 +9,17 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from agents.api.base import OrgScopedModelViewSet, OrgScopedViewSet, TenantAccess
+from agents.api.xlsx import XLSX_RESPONSES, XlsxNegotiationMixin, applied_filters, export_or_400
 from agents.models import Membership, MemberStatus, Role
 from agents.permissions import CATALOG_ACCESS, EVERYONE, LEAD, MANAGE, READ, Rule
-from appraisals import selectors, services
+from appraisals import exports, selectors, services
 from appraisals.filters import AppraisalCycleFilter, AppraisalFilter
 from appraisals.models import Appraisal, AppraisalCycle, AppraisalTemplate
 
 from .serializers import (
     AcknowledgeSerializer,
     AppraisalCycleSerializer,
+    AppraisalExportQuerySerializer,
     AppraisalReviewSerializer,
     AppraisalSerializer,
     AppraisalTemplateSerializer,
@@ -67,6 +69,11 @@ class AppraisalTemplateViewSet(OrgScopedModelViewSet):
             data=dict(serializer.validated_data),
         )
         serializer.instance = self._fresh(template)
+
+    def perform_destroy(self, instance):
+        services.appraisal_template_delete(
+            organization=self.organization, actor=self.membership, template=instance
+        )
 
 
 # --- Cycles --------------------------------------------------------------------------------------
@@ -204,7 +211,9 @@ class AppraisalAccess(TenantAccess):
         return super().has_permission(request, view)
 
 
-class AppraisalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+class AppraisalViewSet(
+    XlsxNegotiationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet
+):
     """Appraisals in the caller's scope: agents their own, leaders their subtree's (and those
     they are assigned to review), owners and admins all. `?member=` lists a member's
     appraisals ordered by cycle."""
@@ -226,10 +235,40 @@ class AppraisalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScop
         # Only the appraised member acknowledges: everyone else gets 403 (404 outside scope).
         "acknowledge": Rule(EVERYONE, own_only=EVERYONE),
         "history": READ,
+        "export": READ,
     }
 
     def scope_queryset(self, queryset):
         return queryset.filter(selectors.appraisal_scope_q(membership=self.membership))
+
+    @extend_schema(
+        filters=True,
+        parameters=[
+            OpenApiParameter("cycle", int, required=True, description="The cycle to export.")
+        ],
+        responses=XLSX_RESPONSES,
+    )
+    @action(detail=False, url_path="export", url_name="export", pagination_class=None)
+    def export(self, request, *args, **kwargs):
+        """Extension: one cycle's results in the caller's scope (and the list's filters) as an
+        .xlsx workbook: member, code, region, each criterion's score, quantitative,
+        qualitative and total score, rank, grade, outcomes, acknowledgement; by rank unless
+        `ordering` is given. Headers in the request's language. Over the export limit
+        (100,000 rows): 400."""
+        query = AppraisalExportQuerySerializer(
+            data=request.query_params, context=self.get_serializer_context()
+        )
+        query.is_valid(raise_exception=True)
+        queryset = self.filter_queryset(self.get_queryset())
+        return export_or_400(
+            lambda: exports.appraisals_export(
+                organization=self.organization,
+                cycle=query.validated_data["cycle"],
+                queryset=queryset,
+                filters=applied_filters(self, queryset, exports.FILTER_LABELS),
+                by_rank="ordering" not in request.query_params,
+            )
+        )
 
     def _fresh(self, appraisal):
         return self.get_queryset().get(pk=appraisal.pk)
