@@ -19,6 +19,7 @@ import datetime as dt
 import random
 from calendar import monthrange
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -180,10 +181,28 @@ class DemoLoadResult:
         return sum(self.created.values())
 
 
+# The steps of demo_load, for a progress bar (demo_load(progress=...)).
+DEMO_STEPS = (
+    "people",
+    "products",
+    "customers",
+    "appraisal template",
+    "daily reports and sales",
+    "feedback",
+    "plan",
+)
+
+
 @transaction.atomic
-def demo_load() -> DemoLoadResult:
-    """Create whatever part of the demo is missing. One transaction: all of it or nothing."""
+def demo_load(progress: Callable[[str], None] | None = None) -> DemoLoadResult:
+    """Create whatever part of the demo is missing. One transaction: all of it or nothing.
+    `progress` is called with the name of each step of DEMO_STEPS as it finishes."""
     created: Counter = Counter()
+
+    def done(step: str) -> None:
+        if progress is not None:
+            progress(step)
+
     if not User.objects.filter(username__iexact=SUPERUSER_USERNAME).exists():
         User.objects.create_superuser(
             SUPERUSER_USERNAME, f"{SUPERUSER_USERNAME}@example.com", SUPERUSER_PASSWORD,
@@ -194,12 +213,19 @@ def demo_load() -> DemoLoadResult:
     regions = _regions(organization, created)
     levels = _levels(organization, created)
     members = _members(organization, regions, levels, created)
+    done("people")
     _products(organization, created)
+    done("products")
     _customers(organization, members, created)
+    done("customers")
     _appraisal_template(organization, created)
+    done("appraisal template")
     _facts(organization, members, created)
+    done("daily reports and sales")
     _feedback(organization, members, created)
+    done("feedback")
     _plan(organization, members, created)
+    done("plan")
     return DemoLoadResult(organization=organization, created=created)
 
 
@@ -393,6 +419,8 @@ DEMO_PLAN_PREFIX = "示例月度计划"
 DEMO_PLAN_TOTAL = Decimal("400000.00")
 # The leaders' shares of the organization's sales target.
 LEADER_WEIGHTS = (("wang.lei", Decimal(45)), ("zhou.jie", Decimal(40)), ("lin.feng", Decimal(15)))
+# The hero products' targets, in percent of the organization's (by sku order).
+HERO_PRODUCT_SHARES = (Decimal(30), Decimal(15))
 
 
 def _fact_days(organization: Organization) -> list[dt.date]:
@@ -544,7 +572,10 @@ def _plan(organization: Organization, members: dict[str, Membership], created: C
             "period_kind": PeriodKind.MONTH,
             "start": start,
             "end": end,
-            "description": "示例数据：本月销售额目标，按权重分到三位组长，再平均分到直属代理。",
+            "description": (
+                "示例数据：本月销售额目标，按权重分到三位组长，再平均分到直属代理；"
+                "另设三个大区和两款主推产品的目标。"
+            ),
         },
     )
     plan = plan_activate(organization=organization, actor=owner, plan=plan)
@@ -583,5 +614,32 @@ def _plan(organization: Organization, members: dict[str, Membership], created: C
             allocations=[Allocation(key=agent) for agent in agents],
         )
         targets += len(result.created)
+    # The dashboard's bars (console/): each leader's region and the hero products get targets of
+    # their own, beside the tree (a target is broken down along one dimension only).
+    scoped = [
+        ("region", members[username].region, DEMO_PLAN_TOTAL * weight / 100)
+        for username, weight in LEADER_WEIGHTS
+    ] + [
+        ("product", product, DEMO_PLAN_TOTAL * share / 100)
+        for product, share in zip(
+            Product.objects.filter(organization=organization, is_hero=True).order_by("sku"),
+            HERO_PRODUCT_SHARES,
+            strict=False,
+        )
+    ]
+    for dimension, key, value in scoped:
+        target_create(
+            organization=organization,
+            actor=owner,
+            plan=plan,
+            data={
+                "metric": "sales_amount",
+                "start": start,
+                "end": end,
+                "value": value.quantize(Decimal("0.01")),
+                dimension: key,
+            },
+        )
+        targets += 1
     created["sales plan"] += 1
     created["target"] += targets

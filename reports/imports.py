@@ -5,16 +5,14 @@ are ignored): date, member (agent code or username), product (SKU), customer (op
 name), quantity, amount, collected (optional). Every row is checked before anything is written;
 if any row is bad, every bad row is reported with its spreadsheet row number (the header is row
 1), the field and the message, and nothing is written. Lookups are loaded once into dicts and the
-rows are written with bulk_create, so 50,000 rows take a handful of queries.
+rows are written with bulk_create, so 50,000 rows take a handful of queries. Reading the file,
+matching headers and parsing cells is agents/spreadsheets.py, shared with the other imports.
 """
 
-import csv
 import datetime as dt
-import io
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,14 +20,36 @@ from django.utils.translation import gettext as _
 
 from agents.models import Customer, Membership, Organization, Product
 from agents.selectors import member_scope_q
+from agents.spreadsheets import (
+    BATCH_SIZE,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    ImportFileError,
+    ImportRowsError,
+    RowErrors,
+    data_rows,
+    header_map,
+    parse_date,
+    parse_int,
+    parse_money,
+    read_spreadsheet,
+    split_header,
+)
+from agents.spreadsheets import text as _text
 
 from .models import SalesEntry, SalesSource
 from .services import MONEY_LIMIT
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 100_000
-BATCH_SIZE = 2000
-CENT = Decimal("0.01")
+__all__ = [
+    "BATCH_SIZE",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "ImportFileError",
+    "ImportRowsError",
+    "read_spreadsheet",
+    "sales_import",
+    "sales_import_file",
+]
 
 COLUMNS = {
     "date": ("date", "sale date", "日期", "销售日期"),
@@ -43,141 +63,8 @@ COLUMNS = {
 REQUIRED = ("date", "member", "product", "quantity", "amount")
 
 
-class ImportFileError(Exception):
-    """The file itself cannot be read (400 on the `file` field)."""
-
-
-class ImportRowsError(Exception):
-    """Some rows are bad: `errors` lists them all; nothing was written."""
-
-    def __init__(self, errors: list[dict]):
-        super().__init__(f"{len(errors)} errors")
-        self.errors = errors
-
-
-# --- Reading --------------------------------------------------------------------------------
-
-
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImportFileError(_("The CSV file is neither UTF-8 nor GBK text."))
-
-
-def _csv_rows(data: bytes) -> Iterator[list]:
-    text = _decode(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        yield from csv.reader(io.StringIO(text), dialect)
-    except csv.Error as exc:
-        raise ImportFileError(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from exc
-
-
-def _xlsx_rows(data: bytes) -> Iterator[list]:
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ImportFileError(_("The file is not a readable XLSX workbook.")) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
-            yield list(row)
-    finally:
-        workbook.close()
-
-
-def read_spreadsheet(*, data: bytes, filename: str) -> Iterator[list]:
-    """The rows of the first sheet (CSV: the file), header first, as lists of cell values."""
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        return _xlsx_rows(data)
-    if name.endswith(".csv") or name.endswith(".txt"):
-        return _csv_rows(data)
-    raise ImportFileError(_("Upload a .csv or .xlsx file."))
-
-
-def _header_map(header: list) -> tuple[dict[str, int], list[dict]]:
-    aliases = {alias: key for key, names in COLUMNS.items() for alias in names}
-    positions: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        key = aliases.get(str(cell or "").strip().lower())
-        if key is not None and key not in positions:
-            positions[key] = index
-    errors = [
-        {"row": 1, "field": key, "message": _("The column is missing.")}
-        for key in REQUIRED
-        if key not in positions
-    ]
-    return positions, errors
-
-
-# --- Cell parsing ---------------------------------------------------------------------------
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # XLSX numbers: 1001.0 is the code "1001"
-    return str(value).strip()
-
-
-def _date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = _text(value).replace("/", "-")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(_("Use a date like 2026-03-31.")) from None
-
-
-def _int(value) -> int:
-    if isinstance(value, bool):
-        raise ValueError(_("Enter a whole number."))
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    else:
-        text = _text(value).replace(",", "")
-        if not text.lstrip("-").isdigit():
-            raise ValueError(_("Enter a whole number."))
-        number = int(text)
-    if number < 0:
-        raise ValueError(_("Must not be negative."))
-    if number > 1_000_000:
-        raise ValueError(_("This number is too large."))
-    return number
-
-
 def _money(value) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError(_("Enter an amount such as 1280.00."))
-    text = repr(value) if isinstance(value, float) else _text(value).replace(",", "")
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(_("Enter an amount such as 1280.00.")) from None
-    if not number.is_finite():
-        raise ValueError(_("Enter an amount such as 1280.00."))
-    if number < 0:
-        raise ValueError(_("Must not be negative."))
-    if number >= MONEY_LIMIT:
-        raise ValueError(_("This amount is too large."))
-    if number != number.quantize(CENT):
-        raise ValueError(_("Use at most two decimal places."))
-    return number.quantize(CENT)
+    return parse_money(value, limit=MONEY_LIMIT)
 
 
 # --- Lookups --------------------------------------------------------------------------------
@@ -246,7 +133,7 @@ def _parse_row(
             errors[key] = _("This value is required.")
     if "date" not in errors:
         try:
-            values["date"] = day = _date(cell("date"))
+            values["date"] = day = parse_date(cell("date"))
             if day > today:
                 errors["date"] = _("A sale cannot be dated in the future.")
         except ValueError as exc:
@@ -279,7 +166,7 @@ def _parse_row(
             if not visible:
                 errors["customer"] = _("This customer is not the member's.")
             values["customer_id"] = customer_ids[0]
-    for key, parse in (("quantity", _int), ("amount", _money), ("collected", _money)):
+    for key, parse in (("quantity", parse_int), ("amount", _money), ("collected", _money)):
         raw = cell(key)
         if key in errors or (key == "collected" and _text(raw) == ""):
             continue
@@ -304,33 +191,18 @@ def sales_import(
     with source "import", all or none. `actor` None is a system import (any member); otherwise
     rows may name only members in the actor's scope. Raises ImportRowsError listing every bad
     row; returns how many rows were created."""
-    iterator = iter(rows)
-    header = next(iterator, None)
-    if header is None:
-        raise ImportRowsError([{"row": 1, "field": "file", "message": _("The file is empty.")}])
-    positions, errors = _header_map(header)
-    if errors:
-        raise ImportRowsError(errors)
+    header, iterator = split_header(rows)
+    positions, header_errors = header_map(header, COLUMNS, REQUIRED)
+    if header_errors:
+        raise ImportRowsError(header_errors)
     lookups = _load_lookups(
         organization=organization, actor=actor, with_customers="customer" in positions
     )
     today = organization.local_today()
     recorded_by_id = actor.pk if actor is not None and actor.pk else None
     entries: list[SalesEntry] = []
-    for row_number, cells in enumerate(iterator, start=2):
-        if progress is not None:
-            progress(1)
-        if all(_text(value) == "" for value in cells):
-            continue  # blank lines at the end of a sheet
-        if row_number - 1 > MAX_ROWS:
-            errors.append(
-                {
-                    "row": row_number,
-                    "field": "file",
-                    "message": _("A file can hold at most %(count)d rows.") % {"count": MAX_ROWS},
-                }
-            )
-            break
+    errors = RowErrors()
+    for row_number, cells in data_rows(iterator, errors=errors, progress=progress):
         row_errors: dict = {}
         values = _parse_row(
             cells=cells, positions=positions, lookups=lookups, today=today, errors=row_errors
@@ -345,10 +217,7 @@ def sales_import(
             elif abs(profit) >= MONEY_LIMIT:
                 row_errors["quantity"] = _("Quantity times the product's cost is too large.")
         if row_errors:
-            errors.extend(
-                {"row": row_number, "field": field, "message": message}
-                for field, message in row_errors.items()
-            )
+            errors.add_all(row_number, row_errors)
             continue
         if errors:
             continue  # keep checking, but build nothing more
@@ -370,8 +239,7 @@ def sales_import(
                 created_at=timezone.now(),
             )
         )
-    if errors:
-        raise ImportRowsError(errors)
+    errors.raise_if_any()
     with transaction.atomic():
         SalesEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
     return len(entries)
@@ -385,7 +253,5 @@ def sales_import_file(
     filename: str,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(_("The file is too large."))
     rows = read_spreadsheet(data=data, filename=filename)
     return sales_import(organization=organization, actor=actor, rows=rows, progress=progress)

@@ -19,6 +19,7 @@ from agents.models import (
     Role,
     User,
 )
+from plans.models import Target
 from reports.models import MarketFeedback, SalesEntry
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +129,7 @@ def test_missing_rows_are_restored_and_existing_ones_kept():
     # Facts refer to products (PROTECT): a product goes only once nothing refers to it.
     SalesEntry.objects.filter(product__sku="DB-TEA-01").delete()
     MarketFeedback.objects.filter(product__sku="DB-TEA-01").delete()
+    Target.objects.filter(product__sku="DB-TEA-01").delete()
     Product.objects.get(sku="DB-TEA-01").delete()
     Product.objects.filter(sku="DB-TEA-02").update(name="edited by a user")
 
@@ -165,8 +167,13 @@ def test_demo_has_recent_facts_and_a_plan():
     plan = SalesPlan.objects.get(organization=org)
     assert plan.status == PlanStatus.ACTIVE and plan.start <= today <= plan.end
     targets = Target.objects.filter(plan=plan)
-    top = targets.get(parent=None)
+    top = targets.get(parent=None, region=None, product=None)
     leaders = targets.filter(parent=top)
     assert leaders.count() == 3
     assert sum(t.value for t in leaders) == top.value
     assert targets.filter(parent__in=leaders).count() == 5
+    # Beside the tree, for the admin dashboard's bars: the leaders' regions, the hero products.
+    regions = targets.filter(parent=None, region__isnull=False)
+    assert sum(t.value for t in regions) == top.value
+    assert {t.region_id for t in regions} == {t.member.region_id for t in leaders}
+    assert targets.filter(parent=None, product__is_hero=True).count() == 2

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
-from agents.demo import DEMO_LOGINS, DemoConflict, demo_load
+from agents.demo import DEMO_LOGINS, DEMO_STEPS, DemoConflict, demo_load
 
 
 class Command(BaseCommand):
@@ -10,10 +11,17 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        try:
-            result = demo_load()
-        except DemoConflict as exc:
-            raise CommandError(str(exc)) from exc
+        disable = options["verbosity"] == 0
+        with tqdm(total=len(DEMO_STEPS), desc="Loading the demo", disable=disable) as bar:
+
+            def step(name: str) -> None:
+                bar.set_postfix_str(name)
+                bar.update(1)
+
+            try:
+                result = demo_load(progress=step)
+            except DemoConflict as exc:
+                raise CommandError(str(exc)) from exc
         organization = result.organization
         if result.created_total:
             parts = ", ".join(f"{what} {count}" for what, count in result.created.items())
