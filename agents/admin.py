@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from . import services
+from .admin_audit import AuditHistoryLinkMixin
 from .admin_base import (
     OrgScopedAdmin,
     OrgScopedModelForm,
@@ -30,6 +31,13 @@ from .admin_base import (
     admin_actor,
     scope_q,
 )
+from .admin_imports import (
+    CUSTOMER_IMPORT,
+    MEMBER_IMPORT,
+    PRODUCT_IMPORT,
+    SpreadsheetImportAdminMixin,
+)
+from .audit import audit_record, audit_snapshot
 from .errors import Conflict
 from .models import (
     AgentLevel,
@@ -416,7 +424,8 @@ class MembershipAddForm(MembershipChangeForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrgScopedAdmin):
+class MembershipAdmin(SpreadsheetImportAdminMixin, AuditHistoryLinkMixin, OrgScopedAdmin):
+    import_spec = MEMBER_IMPORT
     form = MembershipChangeForm
     add_form = MembershipAddForm
     list_display = (
@@ -575,6 +584,14 @@ class MembershipAdmin(OrgScopedAdmin):
             if obj.upline is not None:
                 obj.upline.refresh_from_db(fields=["path", "depth"])
             tree_node_place(node=obj, parent=obj.upline)
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action="member.create",
+                instance=obj,
+                after=audit_snapshot(obj, MEMBER_FIELDS),
+                context={"via": "admin"},
+            )
 
 
 # --- Regions and levels --------------------------------------------------------------------------
@@ -663,7 +680,8 @@ class AgentLevelAdmin(OrgScopedAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(OrgScopedAdmin):
+class ProductAdmin(SpreadsheetImportAdminMixin, OrgScopedAdmin):
+    import_spec = PRODUCT_IMPORT
     list_display = ("sku", "name", "category", "price", "cost", "is_hero", "is_active")
     list_display_links = ("sku", "name")
     list_editable = ("price", "is_hero", "is_active")
@@ -673,7 +691,8 @@ class ProductAdmin(OrgScopedAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OrgScopedAdmin):
+class CustomerAdmin(SpreadsheetImportAdminMixin, OrgScopedAdmin):
+    import_spec = CUSTOMER_IMPORT
     list_display = (
         "name",
         "kind",

@@ -4,9 +4,13 @@ services keep the rules (weights summing to 100, locking, outcomes applied once)
 template's name and description can be edited here."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from agents.admin_audit import AuditHistoryLinkMixin, admin_audit_record
 from agents.admin_base import OrgScopedAdmin, OrgScopedTabularInline, ReadOnlyInlineMixin
+from agents.admin_exports import export_selection
 
+from . import exports
 from .models import (
     Appraisal,
     AppraisalCycle,
@@ -44,7 +48,7 @@ class GradeBandInline(ReadOnlyInlineMixin, OrgScopedTabularInline):
 
 
 @admin.register(AppraisalTemplate)
-class AppraisalTemplateAdmin(OrgScopedAdmin):
+class AppraisalTemplateAdmin(AuditHistoryLinkMixin, OrgScopedAdmin):
     list_display = ["name", "period_kind", "updated_at"]
     list_filter = ["period_kind"]
     search_fields = ["name"]
@@ -57,6 +61,16 @@ class AppraisalTemplateAdmin(OrgScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        admin_audit_record(
+            request,
+            obj=obj,
+            action="appraisal_template.update",
+            form=form,
+            fields=("name", "description"),
+        )
 
 
 @admin.register(AppraisalCycle)
@@ -83,7 +97,7 @@ class CriterionScoreInline(ReadOnlyInlineMixin, OrgScopedTabularInline):
 
 
 @admin.register(Appraisal)
-class AppraisalAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
+class AppraisalAdmin(ReadOnlyAdminMixin, AuditHistoryLinkMixin, OrgScopedAdmin):
     list_display = [
         "member",
         "cycle",
@@ -98,6 +112,18 @@ class AppraisalAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     list_select_related = ["member__user", "cycle__template"]
     search_fields = ["member__user__username", "member__user__display_name"]
     inlines = [CriterionScoreInline]
+    actions = ["export_xlsx"]
+
+    @admin.action(description=_("Export to Excel"), permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        return export_selection(
+            self,
+            request,
+            queryset,
+            lambda organization, rows: exports.appraisals_selection_export(
+                organization=organization, queryset=rows
+            ),
+        )
 
 
 @admin.register(OutcomeAudit)

@@ -4,9 +4,15 @@ subtree, the budget limit checked under a lock, a closed plan read-only and froz
 plan's name and description can be edited, and only while it is not closed."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from agents.admin_audit import AuditHistoryLinkMixin, admin_audit_record
 from agents.admin_base import OrgScopedAdmin, OrgScopedTabularInline, ReadOnlyInlineMixin
+from agents.admin_exports import export_selection
+from agents.admin_imports import SpreadsheetImportAdminMixin
 
+from . import exports
+from .admin_imports import TARGET_IMPORT
 from .models import BudgetLine, Expense, PlanStatus, PlanTask, QualitativeGoal, SalesPlan, Target
 
 
@@ -37,7 +43,8 @@ class TargetInline(ReadOnlyInlineMixin, OrgScopedTabularInline):
 
 
 @admin.register(SalesPlan)
-class SalesPlanAdmin(OrgScopedAdmin):
+class SalesPlanAdmin(SpreadsheetImportAdminMixin, AuditHistoryLinkMixin, OrgScopedAdmin):
+    import_spec = TARGET_IMPORT
     list_display = ["name", "period_kind", "start", "end", "status", "owner"]
     list_filter = ["status", "period_kind"]
     list_select_related = ["owner__user"]
@@ -64,6 +71,19 @@ class SalesPlanAdmin(OrgScopedAdmin):
         "closed_at",
     ]
     inlines = [TargetInline]
+    actions = ["export_attainment_xlsx"]
+
+    @admin.action(description=_("Export attainment to Excel"), permissions=["view"])
+    def export_attainment_xlsx(self, request, queryset):
+        """Every metric and grouping the selected plans have targets for, a sheet each."""
+        return export_selection(
+            self,
+            request,
+            queryset,
+            lambda organization, plans: exports.plans_attainment_export(
+                organization=organization, plans=plans
+            ),
+        )
 
     def has_add_permission(self, request):
         return False
@@ -73,12 +93,21 @@ class SalesPlanAdmin(OrgScopedAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        admin_audit_record(
+            request, obj=obj, action="plan.update", form=form, fields=("name", "description")
+        )
+
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(Target)
-class TargetAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
+class TargetAdmin(
+    SpreadsheetImportAdminMixin, ReadOnlyAdminMixin, AuditHistoryLinkMixin, OrgScopedAdmin
+):
+    import_spec = TARGET_IMPORT
     list_display = [
         "id",
         "plan",

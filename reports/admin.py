@@ -14,9 +14,10 @@ from agents.admin_base import (
     ReadOnlyInlineMixin,
     admin_actor,
 )
+from agents.admin_exports import export_selection
 from agents.errors import Conflict
 
-from . import services
+from . import exports, services
 from .models import Activity, DailyReport, FeedbackComment, MarketFeedback, SalesEntry
 
 
@@ -67,7 +68,18 @@ class DailyReportAdmin(FactAdmin):
     list_select_related = ("member__user",)
     date_hierarchy = "date"
     inlines = [ReportLineInline]
-    actions = ["unlock"]
+    actions = ["unlock", "export_xlsx"]
+
+    @admin.action(description=_("Export to Excel"), permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        return export_selection(
+            self,
+            request,
+            queryset,
+            lambda organization, rows: exports.daily_reports_export(
+                organization=organization, queryset=rows
+            ),
+        )
 
     @admin.action(description=_("Unlock the selected reports for corrections"))
     def unlock(self, request, queryset):

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import audit, imports, views
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="members")
@@ -12,8 +12,12 @@ router.register("levels", views.AgentLevelViewSet, basename="levels")
 router.register("products", views.ProductViewSet, basename="products")
 router.register("customers", views.CustomerViewSet, basename="customers")
 router.register("calendar-days", views.CalendarDayViewSet, basename="calendar-days")
+router.register("audit-log", audit.AuditEntryViewSet, basename="audit-log")
 
 urlpatterns = [
+    path("members/import/", imports.MemberImportView.as_view(), name="members-import"),
+    path("products/import/", imports.ProductImportView.as_view(), name="products-import"),
+    path("customers/import/", imports.CustomerImportView.as_view(), name="customers-import"),
     path("settings/", views.OrganizationSettingsView.as_view(), name="settings"),
     *router.urls,
 ]

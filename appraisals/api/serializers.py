@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -50,14 +51,15 @@ class MeasureField(serializers.DecimalField):
 
 class CriterionSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(
-        required=False, help_text="On update: the criterion to change; omit to add one."
+        required=False,
+        help_text=gettext_lazy("On update: the criterion to change; omit to add one."),
     )
     metric = serializers.CharField(
         max_length=40,
         required=False,
         allow_blank=True,
         allow_null=True,
-        help_text="A metric of the vocabulary, for quantitative criteria.",
+        help_text=gettext_lazy("A metric of the vocabulary, for quantitative criteria."),
     )
     weight = serializers.DecimalField(
         max_digits=5, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal(100)
@@ -65,9 +67,11 @@ class CriterionSerializer(serializers.ModelSerializer):
     params = serializers.JSONField(
         required=False,
         help_text=(
-            'ratio_to_target {"cap": 120}; bands {"bands": [[threshold, score], ...]}; linear '
-            '{"floor", "ceiling"}; lower_is_better {"best", "worst"}; scale {"levels": 5, '
-            '"descriptions": {"1": "...", ...}}.'
+            gettext_lazy(
+                'ratio_to_target {"cap": 120}; bands {"bands": [[threshold, score], ...]}; linear '
+                '{"floor", "ceiling"}; lower_is_better {"best", "worst"}; scale {"levels": 5, '
+                '"descriptions": {"1": "...", ...}}.'
+            )
         ),
     )
     order = serializers.IntegerField(required=False, min_value=0, max_value=32767)
@@ -146,10 +150,12 @@ class AppraisalTemplateSerializer(serializers.ModelSerializer):
     rules = serializers.JSONField(
         required=False,
         help_text=(
-            'Rules across cycles, first match wins, e.g. [{"if": {"grade": "D", "consecutive": '
-            '2}, "then": "eliminate"}, {"if": {"grade": "A", "min_attainment": 100}, "then": '
-            '"promote", "cooldown_cycles": 2}]. Conditions: grade (one or a list), consecutive, '
-            "min_attainment, max_attainment, min_total, max_total."
+            gettext_lazy(
+                'Rules across cycles, first match wins, e.g. [{"if": {"grade": "D", "consecutive": '
+                '2}, "then": "eliminate"}, {"if": {"grade": "A", "min_attainment": 100}, "then": '
+                '"promote", "cooldown_cycles": 2}]. Conditions: grade (one or a list), '
+                "consecutive, min_attainment, max_attainment, min_total, max_total."
+            )
         ),
     )
 
@@ -233,7 +239,7 @@ class FinalizeSerializer(serializers.Serializer):
     force = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="Finalize although reviews are missing (owners and admins).",
+        help_text=gettext_lazy("Finalize although reviews are missing (owners and admins)."),
     )
 
 
@@ -267,7 +273,9 @@ class LeaderboardEntrySerializer(serializers.ModelSerializer):
 
 
 class RollupEntrySerializer(serializers.Serializer):
-    key = serializers.IntegerField(allow_null=True, help_text="The region's or leader's id.")
+    key = serializers.IntegerField(
+        allow_null=True, help_text=gettext_lazy("The region's or leader's id.")
+    )
     label = serializers.CharField()
     count = serializers.IntegerField()
     average_total = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
@@ -450,7 +458,7 @@ class HistoryEntrySerializer(serializers.Serializer):
         max_digits=8,
         decimal_places=2,
         allow_null=True,
-        help_text="The change of the total score against the previous cycle.",
+        help_text=gettext_lazy("The change of the total score against the previous cycle."),
     )
 
 
@@ -463,3 +471,9 @@ class HistorySerializer(serializers.Serializer):
 class HistoryQuerySerializer(serializers.Serializer):
     member = serializers.IntegerField(required=False, min_value=1)
     template = serializers.IntegerField(required=False, min_value=1)
+
+
+class AppraisalExportQuerySerializer(serializers.Serializer):
+    """`?cycle=` of the export: required, a cycle of the organization (else 400)."""
+
+    cycle = OrgRelatedField(queryset=AppraisalCycle.objects.select_related("template"))

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import imports, views
 
 router = SimpleRouter()
 router.register("plans", views.SalesPlanViewSet, basename="plans")
@@ -14,7 +14,11 @@ router.register("expenses", views.ExpenseViewSet, basename="expenses")
 router.register("tasks", views.PlanTaskViewSet, basename="tasks")
 
 urlpatterns = [
+    path("targets/import/", imports.TargetImportView.as_view(), name="targets-import"),
     path("attainment/", views.AttainmentView.as_view(), name="attainment"),
+    path(
+        "attainment/export/", views.AttainmentExportView.as_view(), name="attainment-export"
+    ),
     path("dashboard/today/", views.DashboardTodayView.as_view(), name="dashboard-today"),
     *router.urls,
 ]

@@ -11,9 +11,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from agents.api.base import OrgScopedMixin, OrgScopedModelViewSet
+from agents.api.xlsx import XLSX_RESPONSES, XlsxNegotiationMixin, export_or_400
 from agents.permissions import EVERYONE, LEAD, MANAGE, OWN_WRITE, READ, Rule
 from agents.selectors import member_scope_q
-from plans import services
+from plans import exports, services
 from plans.breakdown import Allocation, target_breakdown
 from plans.dashboard import dashboard_today
 from plans.filters import (
@@ -257,7 +258,37 @@ class AttainmentView(OrgScopedMixin, generics.GenericAPIView):
             tier=data["tier"],
             as_of=data.get("date"),
         )
-        return Response(AttainmentRowSerializer(rows, many=True).data)
+        return Response(AttainmentRowSerializer.rows_data(rows))
+
+
+class AttainmentExportView(XlsxNegotiationMixin, OrgScopedMixin, generics.GenericAPIView):
+    """Extension: the rows of `attainment/` for the same query as an .xlsx workbook (key,
+    label, target, actual, attainment; the plan, metric, tier and date in its information
+    sheet), headers in the request's language, money in the organization's currency."""
+
+    filter_backends = []
+    pagination_class = None
+    access = {"get": READ}
+    export_view = True
+
+    @extend_schema(parameters=[AttainmentQuerySerializer], responses=XLSX_RESPONSES)
+    def get(self, request, *args, **kwargs):
+        query = AttainmentQuerySerializer(
+            data=request.query_params, context=self.get_serializer_context()
+        )
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        return export_or_400(
+            lambda: exports.attainment_export(
+                organization=self.organization,
+                targets=targets_visible(organization=self.organization, viewer=self.membership),
+                plan=data["plan"],
+                metric_key=data["metric"],
+                group_by=data["group_by"],
+                tier=data["tier"],
+                as_of=data.get("date"),
+            )
+        )
 
 
 class DashboardTodayView(OrgScopedMixin, generics.GenericAPIView):

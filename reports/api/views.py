@@ -16,11 +16,12 @@ from rest_framework.response import Response
 
 from agents.api.base import OrgScopedMixin, OrgScopedModelViewSet, OrgScopedViewSet
 from agents.api.exceptions import PayloadTooLarge
+from agents.api.xlsx import XLSX_RESPONSES, XlsxNegotiationMixin, applied_filters, export_or_400
 from agents.permissions import LEAD, OWN_WRITE, READ
-from reports import imports, services
+from reports import exports, imports, services
 from reports.filters import ActivityFilter, DailyReportFilter, FeedbackFilter, SalesEntryFilter
 from reports.models import Activity, DailyReport, FeedbackComment, MarketFeedback, SalesEntry
-from reports.selectors import feedback_scope_q, members_missing_report
+from reports.selectors import feedback_scope_q, members_missing_report, report_lines_attach
 
 from .serializers import (
     ActivitySerializer,
@@ -99,10 +100,9 @@ class MyDailyReportView(OrgScopedMixin, generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         lines = data.pop("lines")
-        _report, created = services.daily_report_upsert(
+        report, created = services.daily_report_upsert(
             organization=self.organization, member=self.membership, day=day, data=data, lines=lines
-        )
-        report = self._report(day)  # again, with its lines
+        )  # with the lines just written: nothing is read again for the answer
         return Response(
             self.get_serializer(report).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -110,7 +110,7 @@ class MyDailyReportView(OrgScopedMixin, generics.GenericAPIView):
 
 
 class DailyReportViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet
+    XlsxNegotiationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet
 ):
     """Reports of the caller and their subtree (owners and admins: everyone's)."""
 
@@ -121,7 +121,17 @@ class DailyReportViewSet(
     ordering_fields = ["date", "submitted_at", "id"]
     ordering = ["-date", "id"]
     member_scope = "member"
-    access = {"list": READ, "retrieve": READ, "missing": READ, "unlock": LEAD}
+    access = {"list": READ, "retrieve": READ, "missing": READ, "unlock": LEAD, "export": READ}
+
+    def list(self, request, *args, **kwargs):
+        """The page's reports, then their lines in one query (report_lines_attach)."""
+        queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+        page = self.paginate_queryset(queryset)
+        if page is None:  # pragma: no cover - the list is always paginated
+            page = list(queryset)
+        report_lines_attach(page)
+        data = self.get_serializer(page, many=True).data
+        return self.get_paginated_response(data) if self.paginator else Response(data)
 
     @extend_schema(
         parameters=[
@@ -144,6 +154,21 @@ class DailyReportViewSet(
         )
         page = self.paginate_queryset(members)
         return self.get_paginated_response(MissingMemberSerializer(page, many=True).data)
+
+    @extend_schema(filters=True, responses=XLSX_RESPONSES)
+    @action(detail=False, url_path="export", url_name="export", pagination_class=None)
+    def export(self, request, *args, **kwargs):
+        """Extension: the reports of the list (same scope, filters and ordering) as an .xlsx
+        workbook, headers in the request's language, money in the organization's currency,
+        times in its timezone. More than the export limit (100,000 rows) is a 400."""
+        queryset = self.filter_queryset(self.get_queryset())
+        return export_or_400(
+            lambda: exports.daily_reports_export(
+                organization=self.organization,
+                queryset=queryset,
+                filters=applied_filters(self, queryset, exports.FILTER_LABELS),
+            )
+        )
 
     @extend_schema(
         request=None,
