@@ -10,6 +10,9 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Before the admin's catch-all: the leaders' dashboard lives under /admin/ (console/).
+    path("admin/dashboard/", include("console.urls")),
+    path("", include("console.root_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -134,6 +134,23 @@ def target_today(
     )
 
 
+def urgent_feedback(
+    *, organization: Organization, viewer: Membership, limit: int = FEEDBACK_LIMIT
+) -> QuerySet[MarketFeedback]:
+    """Open or acknowledged feedback of high or critical urgency in the viewer's scope, the
+    earliest response deadline first (also the admin dashboard's list, console/)."""
+    return (
+        MarketFeedback.objects.filter(
+            organization=organization,
+            urgency__in=(Urgency.HIGH, Urgency.CRITICAL),
+            status__in=(FeedbackStatus.OPEN, FeedbackStatus.ACKNOWLEDGED),
+        )
+        .filter(feedback_scope_q(viewer=viewer))
+        .select_related("author__user")
+        .order_by("respond_by", "id")[:limit]
+    )
+
+
 def dashboard_today(*, organization: Organization, viewer: Membership) -> Dashboard:
     today = organization.local_today()
     targets = dashboard_targets(organization=organization, viewer=viewer)
@@ -148,20 +165,10 @@ def dashboard_today(*, organization: Organization, viewer: Membership) -> Dashbo
             target_today(organization=organization, target=target, today=today, calendar=calendar)
             for target in targets
         ]
-    urgent = (
-        MarketFeedback.objects.filter(
-            organization=organization,
-            urgency__in=(Urgency.HIGH, Urgency.CRITICAL),
-            status__in=(FeedbackStatus.OPEN, FeedbackStatus.ACKNOWLEDGED),
-        )
-        .filter(feedback_scope_q(viewer=viewer))
-        .select_related("author__user")
-        .order_by("respond_by", "id")[:FEEDBACK_LIMIT]
-    )
     return Dashboard(
         date=today,
         targets=rows,
         missing_reports=members_missing_report(organization=organization, viewer=viewer, day=today),
-        urgent_feedback=urgent,
+        urgent_feedback=urgent_feedback(organization=organization, viewer=viewer),
         pending_reviews=pending_reviews(organization=organization, viewer=viewer),
     )
