@@ -1,6 +1,8 @@
 """One exception handler for the whole API: whatever a client sends, the answer is a 4xx with a
 message, never a 500 (the contract in ../shared/API.md, "Errors")."""
 
+import json
+
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
@@ -11,6 +13,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from agents.errors import Conflict as DomainConflict
+from config.middleware import DATABASE_ERRORS, database_unavailable_response, log_database_error
 
 
 class Conflict(exceptions.APIException):
@@ -28,6 +31,16 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DATABASE_ERRORS):
+        # The database is down or restarting (config/middleware.py): 503 with Retry-After.
+        request = context.get("request")
+        log_database_error(exc, request)
+        unavailable = database_unavailable_response()
+        return Response(
+            json.loads(unavailable.content),
+            status=unavailable.status_code,
+            headers={"Retry-After": unavailable["Retry-After"]},
+        )
     if isinstance(exc, RequestDataTooBig):
         # Django would answer a bare HTML 400; nothing was parsed, so nothing was written.
         exc = PayloadTooLarge(_("The request body is too large."))
@@ -39,8 +52,29 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, ProtectedError | RestrictedError):
-        return Response(
-            {"detail": _("This object is still in use and cannot be deleted.")},
-            status=status.HTTP_409_CONFLICT,
-        )
+        return _in_use(exc, context)
     return drf_exception_handler(exc, context)
+
+
+def _in_use(exc, context) -> Response:
+    """409 for a delete that would take facts with it (foreign keys to members, products,
+    customers and regions are PROTECT): what still uses the object, counted by kind, and for
+    what can be deactivated, the hint to do that instead."""
+    counts: dict[str, int] = {}
+    objects = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+    for obj in objects:
+        name = str(obj._meta.verbose_name_plural)
+        counts[name] = counts.get(name, 0) + 1
+    view = context.get("view")
+    model = getattr(getattr(view, "queryset", None), "model", None)
+    if model is not None and any(field.name == "is_active" for field in model._meta.fields):
+        detail = _(
+            "This object is still in use and cannot be deleted; deactivate it instead "
+            "(is_active: false)."
+        )
+    else:
+        detail = _("This object is still in use and cannot be deleted.")
+    return Response(
+        {"detail": detail, "protected": counts},
+        status=status.HTTP_409_CONFLICT,
+    )

@@ -16,7 +16,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from agents.api.throttling import AuthRateThrottle
+from agents.api.throttling import AuthRateThrottle, AuthUsernameRateThrottle
 
 
 class LockedOut(exceptions.APIException):
@@ -32,7 +32,7 @@ def client_ip(request) -> str | None:
 
 
 class TokenObtainView(TokenObtainPairView):
-    throttle_classes = [AuthRateThrottle]
+    throttle_classes = [AuthRateThrottle, AuthUsernameRateThrottle]
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

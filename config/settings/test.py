@@ -15,13 +15,17 @@ LANGUAGE_CODE = "en"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 
-# Each xdist worker gets its own cache namespace so that throttle counters never collide.
-if REDIS_URL:
+# A per-process cache without Redis (each test process has its own throttle counters); with
+# Redis, each xdist worker gets its own cache namespace so that throttle counters never collide.
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
     CACHES["default"]["KEY_PREFIX"] = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")  # noqa: F405
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "100000/min", "auth": "10000/min"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "100000/min", "auth": "10000/min",
+                               "auth_user": "10000/min"},
 }
 
 # The suite logs in many times; tests/agents/test_lockout.py turns the lockout back on.
