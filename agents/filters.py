@@ -1,4 +1,5 @@
 import django_filters
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -31,7 +32,9 @@ class SubtreeFilterMixin(django_filters.FilterSet):
     subtree_prefix = ""
     subtree_of = extend_schema_field(OpenApiTypes.INT)(
         django_filters.ModelChoiceFilter(
-            queryset=org_members, method="filter_subtree_of", label="Subtree of member"
+            queryset=org_members,
+            method="filter_subtree_of",
+            label=gettext_lazy("Subtree of member"),
         )
     )
 

@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from agents.models import (
@@ -109,7 +110,7 @@ class OrganizationSettingsSerializer(serializers.ModelSerializer):
         child=serializers.IntegerField(min_value=1, max_value=7),
         required=False,
         max_length=7,
-        help_text="ISO weekday numbers, Monday = 1.",
+        help_text=gettext_lazy("ISO weekday numbers, Monday = 1."),
     )
     has_webhook_secret = serializers.SerializerMethodField()
 

@@ -1,9 +1,11 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from agents.api.fields import OrgRelatedField
 from agents.api.serializers import scoped_members
@@ -40,13 +42,38 @@ def visible_customers(queryset, context):
 
 
 class SalesLineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1, help_text="Product id.")
+    product = serializers.IntegerField(min_value=1, help_text=gettext_lazy("Product id."))
     customer = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="Customer id (optional)."
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy("Customer id (optional)."),
     )
     quantity = serializers.IntegerField(min_value=0, max_value=QUANTITY_LIMIT)
     amount = money_field()
     collected = money_field(required=False, default=Decimal("0.00"))
+
+
+def decimal_text(field: serializers.DecimalField, value) -> str | Decimal:
+    """`field.to_representation(value)` for a Decimal, without DRF's per-call context copy (a
+    page of reports formats thousands of amounts): quantized to the field's places with its
+    rounding (half-even by default) and written out in full. Other cases go to DRF."""
+    plan = field.__dict__.get("_text_plan", False)
+    if plan is False:
+        coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+        plan = None
+        if coerce and not field.localize and field.decimal_places is not None:
+            plan = (Decimal(1).scaleb(-field.decimal_places), field.rounding or ROUND_HALF_EVEN)
+        field.__dict__["_text_plan"] = plan
+    if plan is None or value.__class__ is not Decimal:
+        return field.to_representation(value)
+    return format(value.quantize(plan[0], rounding=plan[1]), "f")
+
+
+def _lines_of(report) -> list:
+    """The report's lines as attached (report_lines_attach, the PUT), else from the database."""
+    attached = getattr(report, "_prefetched_objects_cache", {}).get("lines")
+    return attached if attached is not None else report.lines.all()
 
 
 class SalesLineSerializer(serializers.ModelSerializer):
@@ -54,6 +81,31 @@ class SalesLineSerializer(serializers.ModelSerializer):
         model = SalesEntry
         fields = ["id", "product", "customer", "quantity", "amount", "collected", "profit"]
         read_only_fields = fields
+
+    HANDLED = ("id", "product", "customer", "quantity", "amount", "collected", "profit")
+
+    def to_representation(self, instance):
+        """What ModelSerializer answers (ids for the relations, the money fields' own
+        to_representation), without its per-field attribute lookup: a page of reports nests
+        hundreds of lines (issue 7, bench/README.md). Falls back to ModelSerializer's own when
+        the declared fields differ from those handled here."""
+        fields = self.fields
+        if tuple(fields) != self.HANDLED:
+            return super().to_representation(instance)
+        return {
+            "id": instance.pk,
+            "product": instance.product_id,
+            "customer": instance.customer_id,
+            "quantity": instance.quantity,
+            **{
+                name: None if value is None else decimal_text(fields[name], value)
+                for name, value in (
+                    ("amount", instance.amount),
+                    ("collected", instance.collected),
+                    ("profit", instance.profit),
+                )
+            },
+        }
 
 
 class DailyReportTotalsSerializer(serializers.Serializer):
@@ -151,6 +203,63 @@ class DailyReportSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # The fields to_representation below answers, in order; when the declared fields differ
+    # (one was added), it falls back to ModelSerializer's own.
+    HANDLED = (
+        "id",
+        "member",
+        "date",
+        "followups",
+        "communication_minutes",
+        "new_customers",
+        "lost_customers",
+        "orders",
+        "lines",
+        "summary",
+        "plan_tomorrow",
+        "problems",
+        "submitted_at",
+        "updated_at",
+        "is_late",
+        "is_locked",
+        "totals",
+        "unlocked_by",
+        "unlocked_at",
+    )
+
+    def to_representation(self, instance):
+        """ModelSerializer's answer (ids for relations, each field's own to_representation for
+        dates, times and lines) without its per-field attribute lookup: a page holds up to 200
+        reports (issue 7, bench/README.md)."""
+        fields = self.fields
+        if tuple(fields) != self.HANDLED:
+            return super().to_representation(instance)
+
+        def out(name, value):
+            return None if value is None else fields[name].to_representation(value)
+
+        return {
+            "id": instance.pk,
+            "member": instance.member_id,
+            "date": out("date", instance.date),
+            "followups": instance.followups,
+            "communication_minutes": instance.communication_minutes,
+            "new_customers": instance.new_customers,
+            "lost_customers": instance.lost_customers,
+            "orders": instance.orders,
+            "lines": fields["lines"].to_representation(_lines_of(instance)),
+            "summary": instance.summary,
+            "plan_tomorrow": instance.plan_tomorrow,
+            "problems": instance.problems,
+            "submitted_at": out("submitted_at", instance.submitted_at),
+            "updated_at": out("updated_at", instance.updated_at),
+            "is_late": instance.is_late,
+            "is_locked": self.get_is_locked(instance),
+            "totals": self.get_totals(instance),
+            "unlocked_by": instance.unlocked_by_id,
+            "unlocked_at": out("unlocked_at", instance.unlocked_at),
+        }
+
     def _now(self):
         if "now" not in self.context:
             self.context["now"] = timezone.now()
@@ -165,14 +274,23 @@ class DailyReportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DailyReportTotalsSerializer)
     def get_totals(self, obj):
-        lines = list(obj.lines.all())
+        """DailyReportTotalsSerializer's output, through its fields' own to_representation
+        with the fields built once per list rather than a serializer per report (a page of 200
+        reports built 200 serializers: issue 7, bench/README.md)."""
+        lines = list(_lines_of(obj))
         totals = {
             "quantity": sum(line.quantity for line in lines),
             "sales_amount": sum((line.amount for line in lines), Decimal("0.00")),
             "collected_amount": sum((line.collected for line in lines), Decimal("0.00")),
             "profit": sum((line.profit for line in lines), Decimal("0.00")),
         }
-        return DailyReportTotalsSerializer(totals).data
+        fields = self.context.get("_totals_fields")
+        if fields is None:
+            fields = self.context["_totals_fields"] = DailyReportTotalsSerializer().fields
+        return {
+            "quantity": fields["quantity"].to_representation(totals.pop("quantity")),
+            **{name: decimal_text(fields[name], value) for name, value in totals.items()},
+        }
 
 
 class MissingMemberSerializer(serializers.Serializer):
@@ -212,7 +330,7 @@ class SalesEntryInputSerializer(serializers.Serializer):
         queryset=Membership.objects.all(),
         scope=scoped_members,
         required=False,
-        help_text="Defaults to the caller; leaders may record for their subtree.",
+        help_text=gettext_lazy("Defaults to the caller; leaders may record for their subtree."),
     )
     product = OrgRelatedField(queryset=Product.objects.all())
     customer = OrgRelatedField(
@@ -227,7 +345,7 @@ class SalesEntryInputSerializer(serializers.Serializer):
 
 
 class SalesImportSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A .csv or .xlsx file with a header row.")
+    file = serializers.FileField(help_text=gettext_lazy("A .csv or .xlsx file with a header row."))
 
 
 class SalesImportErrorSerializer(serializers.Serializer):
@@ -258,7 +376,7 @@ class ActivitySerializer(serializers.ModelSerializer):
         queryset=Membership.objects.all(),
         scope=scoped_members,
         required=False,
-        help_text="Defaults to the caller; leaders may log for their subtree.",
+        help_text=gettext_lazy("Defaults to the caller; leaders may log for their subtree."),
     )
     customer = OrgRelatedField(
         queryset=Customer.objects.select_related("owner"),
