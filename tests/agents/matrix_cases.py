@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from tests.agents.factories import (
     AgentLevelFactory,
     CalendarDayFactory,
@@ -8,6 +10,11 @@ from tests.agents.factories import (
     RegionFactory,
 )
 from tests.matrix import Case, everyone, roles
+
+
+def spreadsheet(text: str):
+    """A multipart body with a CSV file (spreadsheet imports)."""
+    return lambda world: {"file": SimpleUploadedFile("import.csv", text.encode(), "text/csv")}
 
 
 def member(world) -> dict:
@@ -32,6 +39,20 @@ def customer(world) -> dict:
 
 def calendar_day(world) -> dict:
     return {"pk": CalendarDayFactory(organization=world.org).pk}
+
+
+def audit_entry(world) -> dict:
+    from agents.audit import audit_record
+
+    entry = audit_record(
+        organization=world.org,
+        actor=world.owner,
+        action="member.update",
+        instance=world.agent,
+        before={"status": "active"},
+        after={"status": "suspended"},
+    )
+    return {"pk": entry.pk}
 
 
 MANAGERS_ONLY = roles(403, admin=200, owner=200)
@@ -113,9 +134,35 @@ CASES = [
     ),
     Case("calendar-days-detail", "delete", MANAGERS_DELETE, args=calendar_day),
     Case("calendar-days-prefill", "post", MANAGERS_ONLY, body=lambda w: {"year": 2026}),
+    # spreadsheet imports: members and products by owners/admins; customers also by leaders,
+    # for owners in their subtree (A-001 is unknown to the other leader: a row error, 400)
+    Case(
+        "members-import",
+        "post",
+        MANAGERS_CREATE,
+        body=spreadsheet("code,username\nMX-1,matrix_import\n"),
+        fmt="multipart",
+    ),
+    Case(
+        "products-import",
+        "post",
+        MANAGERS_CREATE,
+        body=spreadsheet("sku,name\nMX-1,Matrix\n"),
+        fmt="multipart",
+    ),
+    Case(
+        "customers-import",
+        "post",
+        roles(403, other_leader=400, leader=201, admin=201, owner=201),
+        body=spreadsheet("name,owner\nMatrix Ltd,A-001\n"),
+        fmt="multipart",
+    ),
     # settings
     Case("settings", "get", MANAGERS_ONLY),
     Case("settings", "patch", MANAGERS_ONLY, body=lambda w: {"currency": "USD"}),
+    # audit trail: owners and admins read it; nobody writes it through the API
+    Case("audit-log-list", "get", MANAGERS_ONLY),
+    Case("audit-log-detail", "get", MANAGERS_ONLY, args=audit_entry),
 ]
 
 __all__ = ["CASES", "Decimal"]

@@ -153,4 +153,10 @@ CASES = [
         body=lambda w: {"comment": "read"},
     ),
     Case("appraisals-history", "get", everyone(200)),
+    Case(
+        "appraisals-export",
+        "get",
+        everyone(200),
+        body=lambda w: {"cycle": Appraisal.objects.get(pk=agent_appraisal(w)["pk"]).cycle_id},
+    ),
 ]

@@ -3,6 +3,8 @@ owners/admins change them). Targets, goals, budget lines, expenses and tasks bel
 and name the `agent`: the other branch does not see them (404); leaders set them for the members
 below them; an id outside the caller's scope in a body is an unknown id (400)."""
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from plans.models import PlanStatus
 from tests.matrix import Case, everyone, roles
 from tests.plans.factories import (
@@ -39,6 +41,11 @@ def draft_plan_pk(world) -> dict:
 
 def agents_target(world) -> dict:
     return {"pk": TargetFactory(plan=plan(world), member=world.agent).pk}
+
+
+def target_grid(world) -> dict:
+    grid = SimpleUploadedFile("grid.csv", b"member,2026-11\nA-001,10\n", "text/csv")
+    return {"file": grid, "plan": plan(world).pk, "metric": "orders"}
 
 
 def goal(world) -> dict:
@@ -115,6 +122,7 @@ CASES = [
     ),
     Case("targets-progress", "get", BRANCH_READ, args=agents_target),
     Case("attainment", "get", everyone(200), body=attainment_query),
+    Case("attainment-export", "get", everyone(200), body=attainment_query),
     Case("dashboard-today", "get", everyone(200)),
     # qualitative goals
     Case("goals-list", "get", everyone(200)),
@@ -169,6 +177,15 @@ CASES = [
     ),
     Case("expenses-detail", "delete", roles(204, other_agent=404, other_leader=404), args=expense),
     # tasks: leaders give them, the owner moves them along
+    # a grid of targets: the leader for the agent below; agents set no top-level targets, the
+    # other branch does not know A-001 (row errors, 400)
+    Case(
+        "targets-import",
+        "post",
+        roles(400, leader=201, admin=201, owner=201),
+        body=target_grid,
+        fmt="multipart",
+    ),
     Case("tasks-list", "get", everyone(200)),
     Case(
         "tasks-list",

@@ -34,6 +34,12 @@ def report(world) -> dict:
     return {"pk": DailyReportFactory(organization=world.org, member=world.agent).pk}
 
 
+def with_a_report(world) -> dict:
+    """No URL arguments; the agent's report gives the export a row to write."""
+    report(world)
+    return {}
+
+
 def locked_report(world) -> dict:
     long_ago = timezone.now() - dt.timedelta(days=5)
     locked = DailyReportFactory(
@@ -100,6 +106,7 @@ CASES = [
     Case("daily-reports-list", "get", everyone(200)),
     Case("daily-reports-detail", "get", BRANCH_READ, args=report),
     Case("daily-reports-missing", "get", everyone(200)),
+    Case("daily-reports-export", "get", everyone(200), args=with_a_report),
     Case(
         "daily-reports-unlock",
         "post",
