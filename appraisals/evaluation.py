@@ -10,11 +10,13 @@ never call these without that lock.
    from the stored scores, `bulk_update` of the appraisals whose results changed.
 """
 
+import dataclasses
 import json
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 
 from . import scoring, selectors
@@ -41,19 +43,84 @@ APPRAISAL_RESULT_FIELDS = (
 )
 
 
+# (appraisal id, criterion id) -> (raw_value, target_value, target_missing, score, weighted_score)
+Stored = dict[tuple[int, int], tuple]
+
+
+@dataclasses.dataclass
+class ScoredTotals:
+    """Per appraisal, gathered by the scoring pass as it goes over every quantitative score:
+    the sum of the weighted scores and the attainment parts (ratio in percent, weight), so that
+    the results need not go over the scores a second time."""
+
+    weighted: dict[int, Decimal] = dataclasses.field(default_factory=lambda: defaultdict(Decimal))
+    attainment: dict[int, list] = dataclasses.field(default_factory=lambda: defaultdict(list))
+
+
+def stored_scores(cycle: AppraisalCycle, criteria: list[Criterion]) -> Stored:
+    """The cycle's stored scores of `criteria`, in one query, as plain tuples: a cycle of
+    10,000 members has about 100,000 of them."""
+    rows = (
+        CriterionScore.objects.filter(
+            organization_id=cycle.organization_id, appraisal__cycle=cycle, criterion__in=criteria
+        )
+        .order_by()
+        .values_list("appraisal_id", "criterion_id", *SCORE_FIELDS)
+    )
+    return {row[:2]: row[2:] for row in rows}
+
+
+def summed_apart(criteria: list[Criterion]) -> list[Criterion]:
+    """The criteria an appraisal's results need only the weighted total of (the qualitative
+    ones, which never count for attainment): added up by the database instead of read row by
+    row."""
+    return [
+        c
+        for c in criteria
+        if c.kind == CriterionKind.QUALITATIVE and c.method != ScoringMethod.RATIO_TO_TARGET
+    ]
+
+
+def summed_scores(cycle: AppraisalCycle, criteria: list[Criterion]) -> dict[int, Decimal]:
+    """appraisal id -> the sum of its weighted scores of `criteria`, in one query."""
+    if not criteria:
+        return {}
+    rows = (
+        CriterionScore.objects.filter(
+            organization_id=cycle.organization_id, appraisal__cycle=cycle, criterion__in=criteria
+        )
+        .order_by()
+        .values_list("appraisal_id")
+        .annotate(total=Sum("weighted_score"))
+    )
+    return {appraisal_id: total for appraisal_id, total in rows if total is not None}
+
+
 def score_quantitative(
-    cycle: AppraisalCycle, criteria: list[Criterion], appraisals: list[tuple[int, int]]
+    cycle: AppraisalCycle,
+    criteria: list[Criterion],
+    appraisals: list[tuple[int, int]],
+    stored: Stored | None = None,
+    totals: ScoredTotals | None = None,
 ) -> int:
     """Compute every quantitative criterion score of the cycle from the facts and upsert the
-    ones that changed. `appraisals` are (appraisal id, member id) pairs. Returns the number of
-    score rows written. Queries: targets (1), actuals (one per fact source, twice at most),
-    existing scores (1), the upsert (1 per batch of rows)."""
+    ones that changed. `appraisals` are (appraisal id, member id) pairs; `stored` the scores as
+    stored (read here when not given), updated in place with what is written; `totals`, when
+    given, gathers each appraisal's weighted sum and attainment parts. Returns the
+    number of score rows written. Queries: targets (1), actuals (one per fact source, twice at
+    most), existing scores (1 unless given), the upsert (1 per batch of rows)."""
     quantitative = [c for c in criteria if c.kind == CriterionKind.QUANTITATIVE]
     if not quantitative or not appraisals:
         return 0
-    member_ids = [member_id for _appraisal_id, member_id in appraisals]
     ratio_metrics = {c.metric for c in quantitative if c.method == ScoringMethod.RATIO_TO_TARGET}
-    targets = selectors.cycle_targets(cycle=cycle, member_ids=member_ids, metrics=ratio_metrics)
+    targets = selectors.cycle_targets(
+        cycle=cycle,
+        # The cycle's members as a subquery: no list of thousands of ids to send and parse.
+        member_ids=Appraisal.objects.filter(
+            organization_id=cycle.organization_id, cycle=cycle
+        ).values("member_id"),
+        metrics=ratio_metrics,
+    )
     downline = [key for key, target in targets.items() if target.include_downline]
     own, subtree = selectors.cycle_actuals(
         cycle=cycle,
@@ -61,43 +128,58 @@ def score_quantitative(
         subtree_metrics={metric for _member_id, metric in downline},
         subtree_roots={member_id for member_id, _metric in downline},
     )
-    existing = {
-        (row["appraisal_id"], row["criterion_id"]): row
-        for row in CriterionScore.objects.filter(
-            organization_id=cycle.organization_id,
-            appraisal__cycle=cycle,
-            criterion__in=quantitative,
-        ).values("appraisal_id", "criterion_id", *SCORE_FIELDS)
-    }
+    if stored is None:
+        stored = stored_scores(cycle, quantitative)
     rows = []
-    for appraisal_id, member_id in appraisals:
-        for criterion in quantitative:
-            target = None
-            if criterion.method == ScoringMethod.RATIO_TO_TARGET:
-                target = targets.get((member_id, criterion.metric))
-            facts = subtree if target is not None and target.include_downline else own
-            actual = Decimal(facts.get(criterion.metric, {}).get(member_id, 0))
-            values = {
-                "raw_value": actual,
-                "target_value": target.value if target is not None else None,
-                "target_missing": criterion.method == ScoringMethod.RATIO_TO_TARGET
-                and (target is None or target.value <= 0),
-            }
-            values["score"] = scoring.score_quantitative(
-                criterion.method, criterion.params, actual, values["target_value"]
+    organization_id = cycle.organization_id
+    for criterion in quantitative:
+        score_of = scoring.scorer(criterion.method, criterion.params)
+        by_ratio = criterion.method == ScoringMethod.RATIO_TO_TARGET
+        metric = criterion.metric
+        own_facts = own.get(metric, {})
+        subtree_facts = subtree.get(metric, {})
+        weight = criterion.weight
+        criterion_id = criterion.pk
+        # (actual, target) -> (score, weighted score): many members share a count or a band.
+        scored: dict[tuple, tuple[Decimal, Decimal]] = {}
+        for appraisal_id, member_id in appraisals:
+            target = targets.get((member_id, metric)) if by_ratio else None
+            # Facts are Decimals (money, ratios) or ints (counts); an int compares and hashes
+            # equal to the stored Decimal, and scoring converts it.
+            if target is None:
+                actual, target_value = own_facts.get(member_id, 0), None
+            else:
+                facts = subtree_facts if target.include_downline else own_facts
+                actual, target_value = facts.get(member_id, 0), target.value
+            result = scored.get((actual, target_value))
+            if result is None:
+                score = score_of(actual, target_value)
+                result = scored[(actual, target_value)] = (
+                    score,
+                    scoring.weighted(score, weight),
+                )
+            values = (
+                actual,
+                target_value,
+                by_ratio and (target_value is None or target_value <= 0),
+                *result,
             )
-            values["weighted_score"] = scoring.weighted(values["score"], criterion.weight)
-            if existing.get((appraisal_id, criterion.pk)) != {
-                "appraisal_id": appraisal_id,
-                "criterion_id": criterion.pk,
-                **values,
-            }:
+            if totals is not None:
+                if result[1]:
+                    totals.weighted[appraisal_id] += result[1]
+                if by_ratio and target_value:
+                    ratio = scoring.ratio_to_target_ratio(actual, target_value)
+                    if ratio is not None:
+                        totals.attainment[appraisal_id].append((ratio, weight))
+            key = (appraisal_id, criterion_id)
+            if stored.get(key) != values:
+                stored[key] = values
                 rows.append(
                     CriterionScore(
-                        organization_id=cycle.organization_id,
+                        organization_id=organization_id,
                         appraisal_id=appraisal_id,
                         criterion=criterion,
-                        **values,
+                        **dict(zip(SCORE_FIELDS, values, strict=True)),
                     )
                 )
     scores_upsert(rows)
@@ -115,79 +197,123 @@ def scores_upsert(rows: list[CriterionScore]) -> None:
 
 
 def cycle_results(
-    cycle: AppraisalCycle, criteria: list[Criterion], *, finalizing: bool = False
+    cycle: AppraisalCycle,
+    criteria: list[Criterion],
+    *,
+    finalizing: bool = False,
+    stored: Stored | None = None,
+    summed: dict[int, Decimal] | None = None,
+    scored: ScoredTotals | None = None,
 ) -> int:
     """Recompute every appraisal's totals, attainment, rank, grade and recommended outcome from
-    the stored scores, and bulk-update the appraisals whose results changed. Until a reviewer
-    picks another outcome, the final outcome follows the recommendation; on finalization every
-    appraisal gets one. Returns the number of appraisals updated."""
+    the stored scores (`stored` for the criteria not `summed_apart`, `summed` the totals of
+    those that are; read here when not given; `scored`, the quantitative part as the scoring
+    pass just gathered it), and bulk-update the appraisals
+    whose results changed. Until a reviewer picks another outcome, the final outcome follows the
+    recommendation; on finalization every appraisal gets one. Returns the number of appraisals
+    updated."""
     by_id = {criterion.pk: criterion for criterion in criteria}
     bands = [
         scoring.Band(grade=band.grade, min_score=band.min_score, outcome=band.outcome)
         for band in cycle.template.grades.all()
     ]
     appraisals = list(
-        Appraisal.objects.filter(organization_id=cycle.organization_id, cycle=cycle).only(
+        Appraisal.objects.filter(organization_id=cycle.organization_id, cycle=cycle)
+        .order_by()
+        .values_list(
             "id", "member_id", "reviewed_at", "outcome_overridden", *APPRAISAL_RESULT_FIELDS
         )
     )
-    sums: dict[int, dict] = defaultdict(
-        lambda: {CriterionKind.QUANTITATIVE: Decimal(0), CriterionKind.QUALITATIVE: Decimal(0)}
-    )
+    apart = summed_apart(criteria)
+    kept = [c for c in criteria if c not in apart]
+    # When the scoring pass went over every score kept apart from the sums (all quantitative,
+    # the usual case), its totals are the answer: nothing to go over again here.
+    use_scored = scored is not None and all(c.kind == CriterionKind.QUANTITATIVE for c in kept)
+    if use_scored:
+        stored = {}
+    elif stored is None:
+        stored = stored_scores(cycle, kept)
+    if summed is None:
+        summed = summed_scores(cycle, apart)
+    # Per criterion, once: (is it quantitative, does it count for attainment, its weight).
+    kinds = {
+        pk: (
+            criterion.kind == CriterionKind.QUANTITATIVE,
+            criterion.method == ScoringMethod.RATIO_TO_TARGET,
+            criterion.weight,
+        )
+        for pk, criterion in by_id.items()
+    }
+    quantitative_sums: dict[int, Decimal] = defaultdict(Decimal)
+    qualitative_sums: dict[int, Decimal] = defaultdict(Decimal, summed)
     attainment_parts: dict[int, list] = defaultdict(list)
-    scores = CriterionScore.objects.filter(
-        organization_id=cycle.organization_id, appraisal__cycle=cycle
-    ).values_list("appraisal_id", "criterion_id", "raw_value", "target_value", "weighted_score")
-    for appraisal_id, criterion_id, raw, target, weighted_score in scores:
-        criterion = by_id.get(criterion_id)
-        if criterion is None:
+    if use_scored:
+        quantitative_sums, attainment_parts = scored.weighted, scored.attainment
+    for (appraisal_id, criterion_id), (
+        raw,
+        target,
+        _missing,
+        _score,
+        weighted_score,
+    ) in stored.items():
+        kind = kinds.get(criterion_id)
+        if kind is None:
             continue
-        sums[appraisal_id][criterion.kind] += weighted_score or 0
-        if criterion.method == ScoringMethod.RATIO_TO_TARGET and target and raw is not None:
+        is_quantitative, by_ratio, weight = kind
+        if weighted_score:
+            if is_quantitative:
+                quantitative_sums[appraisal_id] += weighted_score
+            else:
+                qualitative_sums[appraisal_id] += weighted_score
+        if by_ratio and target and raw is not None:
             ratio = scoring.ratio_to_target_ratio(raw, target)
             if ratio is not None:
-                attainment_parts[appraisal_id].append((ratio, criterion.weight))
-    totals = {
-        appraisal.pk: sum(sums[appraisal.pk].values(), Decimal(0)) for appraisal in appraisals
+                attainment_parts[appraisal_id].append((ratio, weight))
+    sums = {
+        row[0]: {
+            CriterionKind.QUANTITATIVE: quantitative_sums.get(row[0], Decimal(0)),
+            CriterionKind.QUALITATIVE: qualitative_sums.get(row[0], Decimal(0)),
+        }
+        for row in appraisals
     }
+    totals = {row[0]: sum(sums[row[0]].values(), Decimal(0)) for row in appraisals}
     ranks = scoring.competition_ranks(totals)
+    grade_of = scoring.grade_finder(bands)
     rules = cycle.template.rules or []
     history = selectors.previous_results(
         cycle=cycle,
-        member_ids=[appraisal.member_id for appraisal in appraisals],
+        member_ids=[row[1] for row in appraisals],
         lookback=scoring.rules_lookback(rules),
     )
     changed = []
-    for appraisal in appraisals:
-        parts = sums[appraisal.pk]
-        total = scoring.quantize(totals[appraisal.pk])
-        attainment = scoring.weighted_attainment(attainment_parts[appraisal.pk])
-        band = scoring.grade_for(total, bands)
+    for pk, member_id, reviewed_at, overridden, *current in appraisals:
+        parts = sums[pk]
+        total = scoring.quantize(totals[pk])
+        attainment = scoring.weighted_attainment(attainment_parts[pk])
+        band = grade_of(total)
         outcome, basis = scoring.recommend(
             band=band,
             total=total,
             attainment=attainment,
             rules=rules,
-            history=history.get(appraisal.member_id, []),
+            history=history.get(member_id, []),
         )
-        final = appraisal.final_outcome
-        if not appraisal.outcome_overridden and (appraisal.reviewed_at or finalizing):
+        final = current[-1]  # final_outcome, the last of APPRAISAL_RESULT_FIELDS
+        if not overridden and (reviewed_at or finalizing):
             final = outcome
-        new = {
-            "quantitative_score": scoring.quantize(parts[CriterionKind.QUANTITATIVE]),
-            "qualitative_score": scoring.quantize(parts[CriterionKind.QUALITATIVE]),
-            "total_score": total,
-            "attainment": attainment,
-            "rank": ranks[appraisal.pk],
-            "grade": band.grade if band else None,
-            "recommended_outcome": outcome,
-            "recommendation_basis": basis,
-            "final_outcome": final,
-        }
-        if any(getattr(appraisal, key) != value for key, value in new.items()):
-            for key, value in new.items():
-                setattr(appraisal, key, value)
-            changed.append(appraisal)
+        new = (
+            scoring.quantize(parts[CriterionKind.QUANTITATIVE]),
+            scoring.quantize(parts[CriterionKind.QUALITATIVE]),
+            total,
+            attainment,
+            ranks[pk],
+            band.grade if band else None,
+            outcome,
+            basis,
+            final,
+        )
+        if tuple(current) != new:
+            changed.append(Appraisal(pk=pk, **dict(zip(APPRAISAL_RESULT_FIELDS, new, strict=True))))
     if changed:
         results_update(changed)
     return len(changed)
@@ -234,8 +360,16 @@ def cycle_evaluate(cycle: AppraisalCycle, *, finalizing: bool = False) -> dict:
         .order_by("id")
         .values_list("id", "member_id")
     )
-    scores = score_quantitative(cycle, criteria, appraisals)
-    results = cycle_results(cycle, criteria, finalizing=finalizing)
+    # The scores are read once and kept in memory between the two passes; the qualitative ones
+    # only as totals per appraisal (issue 7).
+    apart = summed_apart(criteria)
+    stored = stored_scores(cycle, [c for c in criteria if c not in apart])
+    summed = summed_scores(cycle, apart)
+    totals = ScoredTotals()
+    scores = score_quantitative(cycle, criteria, appraisals, stored, totals)
+    results = cycle_results(
+        cycle, criteria, finalizing=finalizing, stored=stored, summed=summed, scored=totals
+    )
     if scores or results:
         cycle.scored_at = timezone.now()
         AppraisalCycle.objects.filter(pk=cycle.pk).update(scored_at=cycle.scored_at)

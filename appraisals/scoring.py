@@ -13,7 +13,7 @@ totals are sums of the rounded weighted scores, so the numbers an appraisal show
 - weighted = score x weight / 100.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -110,6 +110,42 @@ def score_quantitative(
     raise ValueError(f"not a quantitative method: {method}")
 
 
+def scorer(method: str, params: Mapping) -> Callable[[Decimal, Decimal | None], Decimal]:
+    """`score_quantitative` for one criterion, with its parameters converted (and bands sorted)
+    once: a cycle scores the same criterion for every member. Same arithmetic, same results."""
+    if method == ScoringMethod.RATIO_TO_TARGET:
+        cap = to_decimal(params.get("cap", DEFAULT_CAP))
+
+        def ratio_score(actual, target):
+            if target is None or target <= 0:
+                return ZERO
+            ratio = to_decimal(actual) / to_decimal(target) * HUNDRED
+            return quantize(max(min(ratio, cap), Decimal(0)))
+
+        return ratio_score
+    if method == ScoringMethod.BANDS:
+        ordered = [
+            (to_decimal(threshold), to_decimal(band_score))
+            for threshold, band_score in sorted(params["bands"], key=lambda b: to_decimal(b[0]))
+        ]
+
+        def bands_score(actual, target):
+            actual, score = to_decimal(actual), ZERO
+            for threshold, band_score in ordered:
+                if actual >= threshold:
+                    score = band_score
+            return quantize(score)
+
+        return bands_score
+    if method == ScoringMethod.LINEAR:
+        floor, ceiling = to_decimal(params["floor"]), to_decimal(params["ceiling"])
+        return lambda actual, target: score_linear(actual, floor=floor, ceiling=ceiling)
+    if method == ScoringMethod.LOWER_IS_BETTER:
+        best, worst = to_decimal(params["best"]), to_decimal(params["worst"])
+        return lambda actual, target: score_lower_is_better(actual, best=best, worst=worst)
+    raise ValueError(f"not a quantitative method: {method}")
+
+
 def weighted(score: Decimal, weight: Decimal) -> Decimal:
     return quantize(to_decimal(score) * to_decimal(weight) / HUNDRED)
 
@@ -134,6 +170,19 @@ def grade_for(total: Decimal, bands: Iterable[Band]) -> Band | None:
         if total >= band.min_score:
             return band
     return ordered[-1]
+
+
+def grade_finder(bands: Iterable[Band]) -> Callable[[Decimal], Band | None]:
+    """`grade_for` with the bands sorted once, for grading a whole cycle."""
+    ordered = sorted(bands, key=lambda band: band.min_score, reverse=True)
+
+    def grade_of(total: Decimal) -> Band | None:
+        for band in ordered:
+            if total >= band.min_score:
+                return band
+        return ordered[-1] if ordered else None
+
+    return grade_of
 
 
 def competition_ranks(totals: Mapping) -> dict:

@@ -133,9 +133,10 @@ class MemberTarget:
 
 
 def cycle_targets(
-    *, cycle: AppraisalCycle, member_ids: Iterable[int], metrics: Iterable[str]
+    *, cycle: AppraisalCycle, member_ids: Iterable[int] | QuerySet, metrics: Iterable[str]
 ) -> dict[tuple[int, str], MemberTarget]:
     """(member id, metric) -> the member's target for the cycle's period, in one query.
+    `member_ids` may be a queryset of ids (a subquery).
 
     A member's target for a metric is made of their base-tier targets of that metric that lie
     inside the period (start >= cycle start, end <= cycle end) and are not narrowed to a region,
@@ -168,9 +169,11 @@ def cycle_targets(
         parent__start__gte=cycle.start,
         parent__end__lte=cycle.end,
     )
+    if not isinstance(member_ids, QuerySet):
+        member_ids = list(member_ids)  # a queryset stays a subquery: no id list to send
     rows = (
         Target.objects.filter(
-            counted, organization_id=cycle.organization_id, member_id__in=list(member_ids)
+            counted, organization_id=cycle.organization_id, member_id__in=member_ids
         )
         .exclude(parent_counted)
         .order_by()

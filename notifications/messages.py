@@ -27,6 +27,9 @@ class Texts:
     body: Callable[[Membership], str]
     link: str
     webhook: Callable[[], str] | None = None
+    # False when title and body do not depend on the recipient: notify_many renders them once
+    # per language instead of once per recipient (a reminder round is thousands of members).
+    personal: bool = True
 
 
 def api_path(organization: Organization, path: str) -> str:
@@ -79,7 +82,9 @@ def daily_report_reminder(
             "names": name_list(missing_names),
         }
 
-    return Texts(title, body, api_path(organization, f"me/daily-reports/{day}/"), webhook)
+    return Texts(
+        title, body, api_path(organization, f"me/daily-reports/{day}/"), webhook, personal=False
+    )
 
 
 def daily_report_missing_summary(

@@ -83,8 +83,10 @@ def pace_of(
 def _live_actuals(
     *, organization: Organization, target: Target, metric: Metric, as_of: dt.date
 ) -> tuple[Decimal, dict[dt.date, Decimal]]:
-    """(total, {day: value}) from the target's start to as_of (capped at its end). Two queries:
-    the total is asked for itself because distinct counts and averages do not add up by day."""
+    """(total, {day: value}) from the target's start to as_of (capped at its end). One query
+    for a plain sum (sales, minutes, counts of reports: the days add up to the total exactly);
+    two for the others, whose total is asked for itself because distinct counts and averages
+    do not add up by day."""
     end = min(target.end, as_of)
     if end < target.start:
         return Decimal(metric.zero()), {}
@@ -95,9 +97,20 @@ def _live_actuals(
         "end": end,
         "scope": target_scope(target),
     }
-    total = metric_actuals(**common)[None]
-    by_day = metric_actuals(**common, group_by="day")
-    return Decimal(total), {day: Decimal(value) for day, value in by_day.items()}
+    by_day = {
+        day: Decimal(value) for day, value in metric_actuals(**common, group_by="day").items()
+    }
+    if _days_add_up(metric):
+        return sum(by_day.values(), Decimal(metric.zero())), by_day
+    return Decimal(metric_actuals(**common)[None]), by_day
+
+
+def _days_add_up(metric: Metric) -> bool:
+    """Whether a period's value is the sum of its days' values: additive metrics of plain sums.
+    Not distinct customers (one customer buying on two days counts once for the period) nor
+    averages and ratios."""
+    plain_sum = metric.source in ("sales", "reports") and "customers" not in metric.parts
+    return metric.additive and plain_sum
 
 
 def _frozen_actuals(
@@ -267,12 +280,31 @@ _MUST_BE_EMPTY = {
     "product": ("member", "customer"),
     "customer": ("product",),
 }
-_LABEL_RELATED = {
-    "member": "member__user",
-    "region": "region",
-    "product": "product",
-    "customer": "customer",
+# The columns a row's label is made of (read with the targets, in the same query).
+_LABEL_COLUMNS = {
+    "member": (
+        "member__user__display_name",
+        "member__user__first_name",
+        "member__user__last_name",
+        "member__user__username",
+    ),
+    "region": ("region__name",),
+    "product": ("product__name",),
+    "customer": ("customer__name",),
 }
+_PARTS = ("member", "region", "product", "customer")
+
+
+@dataclass(frozen=True)
+class TargetPart:
+    """What attainment needs of one target: plain values, no model instance (a whole
+    organization's targets are read at once)."""
+
+    pk: int
+    value: Decimal
+    start: dt.date
+    end: dt.date
+    include_downline: bool
 
 
 @dataclass
@@ -282,20 +314,30 @@ class AttainmentRow:
     target: Decimal
     actual: Decimal
     attainment: Decimal | None
-    targets: list[Target] = field(default_factory=list, repr=False)
+    targets: list[TargetPart] = field(default_factory=list, repr=False)
 
 
-def _is_target_of_key(target: Target, group_by: str) -> bool:
-    return getattr(target, f"{group_by}_id") is not None and all(
-        getattr(target, f"{part}_id") is None for part in _MUST_BE_EMPTY[group_by]
-    )
-
-
-def _label(target: Target, group_by: str) -> str:
-    related = getattr(target, group_by)
+def _label(values: dict, group_by: str) -> str:
     if group_by == "member":
-        return related.display_name
-    return related.name
+        # User.get_display_name() from the columns: display name, full name, username.
+        full_name = f"{values['member__user__first_name']} {values['member__user__last_name']}"
+        return (
+            values["member__user__display_name"]
+            or full_name.strip()
+            or values["member__user__username"]
+        )
+    return values[f"{group_by}__name"]
+
+
+def _parent_is_same_key(values: dict, group_by: str) -> bool:
+    """Whether the target's parent is itself a target of the same key (then the parent counts
+    and this piece of it does not)."""
+    if values["parent_id"] is None:
+        return False
+    own_key = values[f"{group_by}_id"]
+    return values[f"parent__{group_by}_id"] == own_key and all(
+        values[f"parent__{part}_id"] is None for part in _MUST_BE_EMPTY[group_by]
+    )
 
 
 def _grouped_live_actuals(
@@ -313,19 +355,18 @@ def _grouped_live_actuals(
         return {}
     common = {"organization": organization, "metric": metric.key, "start": start, "end": end}
     if group_by == "member":
-        with_downline = {
-            key: row.targets[0].member
+        with_downline = [
+            key
             for key, row in rows.items()
             if any(target.include_downline for target in row.targets)
-        }
+        ]
         values: dict[int, Decimal] = {}
         if with_downline:
-            values.update(
-                metric_actuals(**common, group_by="subtree", roots=list(with_downline.values()))
-            )
+            values.update(metric_actuals(**common, group_by="subtree", roots=with_downline))
         if len(with_downline) < len(rows):
             own = metric_actuals(**common, group_by="member")
-            values.update({key: own.get(key, 0) for key in rows if key not in with_downline})
+            downline = set(with_downline)
+            values.update({key: own.get(key, 0) for key in rows if key not in downline})
         return values
     values = metric_actuals(**common, group_by=group_by)
     if group_by == "region" and metric.additive:
@@ -360,33 +401,48 @@ def attainment_rows(
     their yearly target are not counted twice); levels (averages, ratios) take their mean.
     Actuals run from the earliest start of those targets to `as_of` (default today, capped at
     the latest end), from one metric query for all rows; a closed plan adds up its targets'
-    frozen actuals instead. A constant number of queries whatever the number of rows."""
+    frozen actuals instead. A constant number of queries whatever the number of rows, and no
+    model instances: the targets are read as plain values (one row per target, with its
+    parent's scope and the label's columns), which is what keeps a whole organization fast."""
     metric = METRICS[metric_key]
     as_of = resolve_as_of(organization=organization, plan=plan, as_of=as_of)
     empty = {f"{part}__isnull": True for part in _MUST_BE_EMPTY[group_by]}
-    selected = list(
+    selected = (
         targets.filter(plan=plan, metric=metric_key, tier=tier, **{f"{group_by}__isnull": False})
         .filter(**empty)
-        .select_related("parent", _LABEL_RELATED[group_by])
         .order_by("start", "id")
-    )
-    top_most = [
-        target
-        for target in selected
-        if target.parent is None
-        or not _is_target_of_key(target.parent, group_by)
-        or getattr(target.parent, f"{group_by}_id") != getattr(target, f"{group_by}_id")
-    ]
-    rows: dict[int, AttainmentRow] = {}
-    for target in top_most:
-        key = getattr(target, f"{group_by}_id")
-        row = rows.setdefault(
-            key,
-            AttainmentRow(
-                key=key, label=_label(target, group_by), target=ZERO, actual=ZERO, attainment=None
-            ),
+        .values(
+            "id",
+            "value",
+            "start",
+            "end",
+            "include_downline",
+            f"{group_by}_id",
+            "parent_id",
+            *(f"parent__{part}_id" for part in _PARTS),
+            *_LABEL_COLUMNS[group_by],
         )
-        row.targets.append(target)
+    )
+    rows: dict[int, AttainmentRow] = {}
+    key_column = f"{group_by}_id"
+    for values in selected:
+        if _parent_is_same_key(values, group_by):
+            continue
+        key = values[key_column]
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = AttainmentRow(
+                key=key, label=_label(values, group_by), target=ZERO, actual=ZERO, attainment=None
+            )
+        row.targets.append(
+            TargetPart(
+                pk=values["id"],
+                value=values["value"],
+                start=values["start"],
+                end=values["end"],
+                include_downline=values["include_downline"],
+            )
+        )
     if not rows:
         return []
 
@@ -399,8 +455,9 @@ def attainment_rows(
             ]
             actuals[key] = sum(parts, ZERO) if metric.additive else sum(parts, ZERO) / len(parts)
     else:
-        start = min(target.start for target in top_most)
-        end = min(as_of, max(target.end for target in top_most))
+        parts = [target for row in rows.values() for target in row.targets]
+        start = min(target.start for target in parts)
+        end = min(as_of, max(target.end for target in parts))
         actuals = _grouped_live_actuals(
             organization=organization,
             metric=metric,

@@ -384,6 +384,10 @@ def _ratio(numerator, denominator) -> Decimal:
     return Decimal(numerator or 0) / Decimal(denominator)
 
 
+# Metrics computed from more than one raw aggregate (see _finish).
+_DERIVED = frozenset({"avg_minutes_per_followup", "avg_daily_revenue", "report_compliance"})
+
+
 def _finish(metric: Metric, raw: dict, *, working_day_count: int, group_by) -> object:
     if metric.key == "avg_minutes_per_followup":
         return metric.value(_ratio(raw.get("communication_minutes"), raw.get("followups")))
@@ -464,10 +468,14 @@ def metric_actuals_many(
     answer: dict[str, dict] = {}
     for metric in resolved:
         raw = raw_by_source[metric.source]
-        values = {
-            key: _finish(metric, parts, working_day_count=working_day_count, group_by=group_by)
-            for key, parts in raw.items()
-        }
+        if metric.key in _DERIVED:
+            values = {
+                key: _finish(metric, parts, working_day_count=working_day_count, group_by=group_by)
+                for key, parts in raw.items()
+            }
+        else:  # _finish's last case, without its dispatch per value (thousands of members)
+            part, value_of = metric.parts[0], metric.value
+            values = {key: value_of(parts.get(part)) for key, parts in raw.items()}
         if group_by is None:
             values.setdefault(None, metric.zero())
         answer[metric.key] = values

@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -300,6 +300,28 @@ class AttainmentRowSerializer(serializers.Serializer):
     target = serializers.DecimalField(**FIGURE)
     actual = serializers.DecimalField(**FIGURE)
     attainment = serializers.DecimalField(**RATIO, allow_null=True)
+
+    @classmethod
+    def rows_data(cls, rows) -> list[dict]:
+        """The same output as `cls(rows, many=True).data` (DecimalField: quantized half-even to
+        its places, as a string) without the per-row machinery of a serializer (attribute
+        lookup through get_attribute, a dict per field call): a whole organization's rows are
+        one request (issue 7, bench/README.md)."""
+        fields = cls().fields
+        figure = Decimal(1).scaleb(-fields["target"].decimal_places)
+        ratio = Decimal(1).scaleb(-fields["attainment"].decimal_places)
+        return [
+            {
+                "key": row.key,
+                "label": str(row.label),
+                "target": format(row.target.quantize(figure, rounding=ROUND_HALF_EVEN), "f"),
+                "actual": format(row.actual.quantize(figure, rounding=ROUND_HALF_EVEN), "f"),
+                "attainment": None
+                if row.attainment is None
+                else format(row.attainment.quantize(ratio, rounding=ROUND_HALF_EVEN), "f"),
+            }
+            for row in rows
+        ]
 
 
 # --- Goals, budgets, expenses, tasks -----------------------------------------------------------
