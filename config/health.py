@@ -13,7 +13,9 @@ def healthz(request):
 
 @require_GET
 def readyz(request):
-    """The database and the broker answer; 503 naming what does not."""
+    """The database and the broker answer; 503 naming what does not. `outbox` tells how many
+    deliveries are due and how long the oldest has waited (seconds): for monitoring, it does
+    not affect readiness."""
     from config.celery_app import app
 
     checks = {}
@@ -30,7 +32,18 @@ def readyz(request):
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {exc.__class__.__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
+    answer = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if checks["database"] == "ok":
+        # Information, not a check: a backlog does not make this process unready (restarting
+        # web processes would not send a single message), so it never turns the answer 503.
+        answer["outbox"] = _outbox_backlog()
+    return JsonResponse(answer, status=200 if ready else 503)
+
+
+def _outbox_backlog() -> dict:
+    from notifications.observability import outbox_backlog
+
+    try:
+        return outbox_backlog()
+    except Exception as exc:  # noqa: BLE001 - never fails readiness
+        return {"error": exc.__class__.__name__}

@@ -15,13 +15,23 @@ A receiver recomputes the HMAC over the timestamp, a dot and the exact body byte
 constant time, and may reject timestamps older than a few minutes (replay) and event ids it has
 seen (retries). Redirects are not followed; loopback, private and link-local addresses are
 refused unless NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE (the URL is set by a tenant: no SSRF).
+
+DNS rebinding: the host name is resolved once, every address it resolves to is checked, and the
+connection is made to the first checked address (never resolved again), while the request keeps
+the host name in its Host header and, over HTTPS, in the TLS SNI and the certificate check. A
+DNS server that answers a public address to the check and 127.0.0.1 to the connection therefore
+gets the request sent to the public address. Proxies from the environment (http_proxy...) are
+not used for these requests: a proxy would resolve the name again itself.
 """
 
+import functools
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -51,22 +61,87 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
-def check_destination(url: str, *, allow_private: bool) -> None:
-    parsed = urllib.parse.urlsplit(url)
+def check_destination(url: str, *, allow_private: bool) -> str | None:
+    """Refuse what is not an http(s) URL and, unless `allow_private`, a host that resolves to
+    any non-public address. Returns the checked address to connect to (the first one the name
+    resolved to), or None with `allow_private` (nothing to pin: the name is resolved as usual)."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        port = parsed.port
+    except ValueError as exc:  # a port out of range, a malformed IPv6 literal
+        raise DeliveryError(f"not a valid URL: {url!r}", permanent=True) from exc
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise DeliveryError(f"not an http(s) URL: {url!r}", permanent=True)
     if allow_private:
-        return
+        return None
+    port = port or (443 if parsed.scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(parsed.hostname, port, proto=socket.IPPROTO_TCP)
     except OSError as exc:
         raise DeliveryError(f"cannot resolve {parsed.hostname}: {exc}") from exc
+    if not infos:
+        raise DeliveryError(f"cannot resolve {parsed.hostname}: no address")
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
             raise DeliveryError(
                 f"{parsed.hostname} resolves to a non-public address ({address})", permanent=True
             )
+    return infos[0][4][0]
+
+
+# --- Connections pinned to the checked address (no second DNS lookup) -------------------------
+
+
+class _PinnedConnectionMixin:
+    """An http.client connection that opens its socket to `address` instead of resolving its
+    host again. Everything else (Host header, TLS SNI and certificate host name check) still
+    uses the host name, which stays in `self.host`."""
+
+    def __init__(self, *args, address: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pinned_address = address
+        # http.client opens the socket through this hook (a plain socket.create_connection).
+        self._create_connection = self._connect_pinned
+
+    def _connect_pinned(self, destination, *args, **kwargs):
+        _host, port = destination
+        return socket.create_connection((self._pinned_address, port), *args, **kwargs)
+
+
+class PinnedHTTPConnection(_PinnedConnectionMixin, http.client.HTTPConnection):
+    pass
+
+
+class PinnedHTTPSConnection(_PinnedConnectionMixin, http.client.HTTPSConnection):
+    pass
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates verified against the system's CAs and the URL's host name."""
+    return ssl.create_default_context()
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, address: str):
+        super().__init__()
+        self._address = address
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(PinnedHTTPConnection, address=self._address), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, address: str):
+        super().__init__(context=tls_context())
+        self._address = address
+
+    def https_open(self, req):
+        return self.do_open(
+            functools.partial(PinnedHTTPSConnection, address=self._address),
+            req,
+            context=self._context,
+        )
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -84,7 +159,7 @@ def webhook_post(
     allow_private: bool = False,
 ) -> int:
     """POST one message; returns the HTTP status. Raises DeliveryError on failure."""
-    check_destination(url, allow_private=allow_private)
+    address = check_destination(url, allow_private=allow_private)
     body = webhook_body(content)
     timestamp = str(int(time.time()))
     headers = {
@@ -96,7 +171,15 @@ def webhook_post(
     if secret:
         headers["X-Signature"] = webhook_signature(secret=secret, timestamp=timestamp, body=body)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    opener = urllib.request.build_opener(_NoRedirect)
+    if address is None:
+        opener = urllib.request.build_opener(_NoRedirect)
+    else:
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}),
+            _NoRedirect,
+            _PinnedHTTPHandler(address),
+            _PinnedHTTPSHandler(address),
+        )
     try:
         with opener.open(request, timeout=timeout) as response:
             status = response.status

@@ -185,10 +185,29 @@ def job_runs_sweep(*, now: dt.datetime | None = None) -> int:
         Q(started_at__isnull=True) | Q(started_at__lte=now - RUNNING_AT_MOST)
     )
     # A day's run that has not succeeded in a day is news of yesterday: give up.
-    stale.filter(
-        Q(attempts__gte=conf.get("NOTIFICATIONS_JOB_MAX_ATTEMPTS"))
-        | Q(created_at__lte=now - dt.timedelta(days=1))
-    ).update(status=JobRunStatus.FAILED, finished_at=now)
+    given_up = list(
+        stale.filter(
+            Q(attempts__gte=conf.get("NOTIFICATIONS_JOB_MAX_ATTEMPTS"))
+            | Q(created_at__lte=now - dt.timedelta(days=1))
+        ).values_list("pk", "job", "local_date", "organization__slug", "attempts", "last_error")[
+            :10_000
+        ]
+    )
+    if given_up:
+        JobRun.objects.filter(
+            pk__in=[row[0] for row in given_up], status=JobRunStatus.PENDING
+        ).update(status=JobRunStatus.FAILED, finished_at=now)
+    for pk, job_name, local_date, slug, attempts, last_error in given_up:
+        logger.error(
+            "job run %s (%s for %s, organization %s) failed for good after %s attempts: %s",
+            pk,
+            job_name,
+            local_date,
+            slug,
+            attempts,
+            last_error or "never started",
+            extra={"organization": slug, "job_run_id": pk, "job": job_name},
+        )
     runs = list(stale.values_list("pk", "job")[:10_000])
     if not runs:
         return 0

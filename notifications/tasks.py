@@ -3,7 +3,8 @@ dispatch of deliveries, and the outbox sweeper. Tasks take ids, re-read the rows
 service; a row that is gone or already handled is skipped quietly.
 
 Queues: `outbound` for everything that talks to the outside (so a slow SMTP server or webhook
-never delays reminders), `default` for the dispatcher and the sweeper; the jobs' own tasks run on
+never delays reminders), `default` for the dispatcher and the sweeper, `rollups` for the nightly
+retention purge (long set-based SQL, like the appraisal roll-ups); the jobs' own tasks run on
 `reminders` and `rollups` (see reports/, plans/, appraisals/ tasks.py).
 """
 
@@ -11,9 +12,10 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils.dateparse import parse_datetime
 
-from . import scheduling, services
+from . import retention, scheduling, services
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +64,19 @@ def outbox_sweep_task() -> dict:
         "deliveries": services.deliveries_sweep(),
         "job_runs": scheduling.job_runs_sweep(),
     }
+
+
+@shared_task(
+    name="notifications.tasks.notifications_purge_task",
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+)
+def notifications_purge_task() -> dict:
+    """Nightly: delete sent/failed deliveries, read (and long-unread) notifications and finished
+    job runs past their retention (notifications/retention.py). Every batch commits on its own,
+    so a run stopped by the time limit keeps its progress and the next night goes on."""
+    try:
+        return retention.retention_purge().as_dict()
+    except SoftTimeLimitExceeded:
+        logger.warning("retention purge stopped by its time limit; the next run goes on")
+        return {"stopped": True}

@@ -30,16 +30,26 @@ logger = logging.getLogger(__name__)
 ESCALATIONS_PER_RUN = 500
 
 
-def _organization_wide_viewer(organization: Organization) -> Membership:
-    """The selectors take the viewer whose scope they apply; a job acts for the organization
-    itself, which sees every member, as an owner does. Never saved."""
-    return Membership(organization=organization, role=Role.OWNER, path="/")
+# What the jobs and notify_many read of a missing member: names, path, language, address.
+_MISSING_FIELDS = (
+    "id",
+    "organization_id",
+    "path",
+    "user__display_name",
+    "user__first_name",
+    "user__last_name",
+    "user__username",
+    "user__language",
+    "user__email",
+    "user__is_active",
+)
 
 
 def _missing_members(*, organization: Organization, day: dt.date) -> list[Membership]:
     return list(
-        members_missing_report(
-            organization=organization, viewer=_organization_wide_viewer(organization), day=day
+        # viewer=None: the job acts for the organization itself, which sees every member.
+        members_missing_report(organization=organization, viewer=None, day=day).only(
+            *_MISSING_FIELDS
         )
     )
 
@@ -68,6 +78,7 @@ def daily_report_reminders_send(*, organization: Organization, local_date: dt.da
         dedupe_key_for=lambda member: f"daily-report-reminder:{local_date}:{member.pk}",
         webhook=texts.webhook,
         webhook_key=f"daily-report-reminder:{local_date}",
+        personal=texts.personal,
     )
 
 
