@@ -4,6 +4,7 @@ mounted under /api/v1/orgs/{org_slug}/ (the tenant is in the path)."""
 from django.urls import include, path
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from agents.api import invitations as invitation_views
 from agents.api import views as agent_views
 from agents.api.lockout import TokenObtainView
 from agents.api.throttling import AuthRateThrottle
@@ -28,6 +29,22 @@ urlpatterns = [
         name="token-refresh",
     ),
     path("me/", agent_views.MeView.as_view(), name="me"),
+    # The invitee's side of an invitation (agents/api/invitations.py): public, throttled.
+    path(
+        "invitations/<str:token>/",
+        invitation_views.InvitationPublicView.as_view(),
+        name="invitation-public",
+    ),
+    path(
+        "invitations/<str:token>/accept/",
+        invitation_views.InvitationAcceptView.as_view(),
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<str:token>/register/",
+        invitation_views.InvitationRegisterView.as_view(),
+        name="invitation-register",
+    ),
     path("orgs/", agent_views.OrganizationListView.as_view(), name="orgs"),
     path("orgs/<slug:org_slug>/", include(org_patterns)),
 ]
