@@ -8,11 +8,14 @@ creates nothing and changes nothing, and a demo someone has been editing keeps t
 
 So that the dashboards show numbers, the first load also files recent facts: daily reports with
 their sales lines and activities for the working days of the current month up to yesterday (the
-last two weeks early in a month), a few market feedback items, and a plan for the current month
-with a sales target broken down to the leaders and their direct agents. The dates are relative to
-the day of the load; the facts are created only while the organization has no daily report (the
-feedback only while it has none, the plan only while no demo plan exists), so a second load, even
-on another day or in another month, adds nothing.
+last two weeks early in a month) and this morning's reports of two members in three (so the
+dashboard's "missing today" lists a few people, not everyone), a few market feedback items, and a
+plan for the current month with a sales target broken down to the leaders and their direct
+agents. The dates are relative to the day of the load; the facts are created only while the
+organization has no daily report (the feedback only while it has none, the plan only while no
+demo plan exists), so a second load, even on another day or in another month, adds nothing.
+Last month gets a finalized appraisal cycle with grades A to D that moves nobody
+(agents/demo_appraisal.py), created only while no cycle covers last month.
 """
 
 import datetime as dt
@@ -26,6 +29,8 @@ from decimal import Decimal
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
+from .calendar import working_days
+from .demo_appraisal import demo_appraisal_cycle
 from .models import (
     AgentLevel,
     Customer,
@@ -61,7 +66,9 @@ DEMO_LOGINS = (
     DemoLogin(SUPERUSER_USERNAME, SUPERUSER_PASSWORD, "superuser: the whole Django admin"),
     DemoLogin(OWNER_USERNAME, MEMBER_PASSWORD, "owner of 'demo', staff: the admin for its org"),
     DemoLogin("demo-admin", MEMBER_PASSWORD, "administrator of 'demo'"),
-    DemoLogin("wang.lei", MEMBER_PASSWORD, "leader of 华东 (East China)"),
+    DemoLogin(
+        "wang.lei", MEMBER_PASSWORD, "leader of 华东 (East China), staff: his team's dashboard"
+    ),
     DemoLogin("li.na", MEMBER_PASSWORD, "agent A001, with a two-level downline"),
     DemoLogin("liu.yang", MEMBER_PASSWORD, "agent A003, at the bottom of the tree"),
 )
@@ -97,13 +104,14 @@ class MemberSpec:
     code: str = ""
     status: str = MemberStatus.ACTIVE
     joined_on: dt.date = dt.date(2025, 3, 1)
+    staff: bool = False  # may open the admin: a leader's dashboard of their own team
 
 
 MEMBERS = (
     MemberSpec("demo-admin", "赵敏华", Role.ADMIN, joined_on=dt.date(2025, 1, 6)),
     # Leaders head the top regions; agents sit up to three levels below them.
     MemberSpec("wang.lei", "王磊", Role.LEADER, region="华东", code="L01",
-               joined_on=dt.date(2025, 1, 13)),
+               joined_on=dt.date(2025, 1, 13), staff=True),
     MemberSpec("zhou.jie", "周杰", Role.LEADER, region="华南", code="L02",
                joined_on=dt.date(2025, 1, 20)),
     MemberSpec("lin.feng", "林峰", Role.LEADER, region="华北", code="L03",
@@ -190,6 +198,7 @@ DEMO_STEPS = (
     "daily reports and sales",
     "feedback",
     "plan",
+    "last month's appraisal",
 )
 
 
@@ -226,6 +235,15 @@ def demo_load(progress: Callable[[str], None] | None = None) -> DemoLoadResult:
     done("feedback")
     _plan(organization, members, created)
     done("plan")
+    # After the current month's facts (their step runs only while there is no report at all).
+    demo_appraisal_cycle(
+        organization,
+        members,
+        _reporting_people(members),
+        created,
+        owner_username=OWNER_USERNAME,
+    )
+    done("last month's appraisal")
     return DemoLoadResult(organization=organization, created=created)
 
 
@@ -331,6 +349,8 @@ def _members(
             code=spec.code,
             joined_on=spec.joined_on,
         )
+        if spec.staff:
+            User.objects.filter(pk=members[spec.username].user_id).update(is_staff=True)
         created["member"] += 1
     return members
 
@@ -426,8 +446,6 @@ HERO_PRODUCT_SHARES = (Decimal(30), Decimal(15))
 def _fact_days(organization: Organization) -> list[dt.date]:
     """The working days from the 1st of this month (or from two weeks back, in the first three
     days of a month) up to yesterday."""
-    from .calendar import working_days
-
     today = organization.local_today()
     start = today.replace(day=1) if today.day > 3 else today - dt.timedelta(days=14)
     yesterday = today - dt.timedelta(days=1)
@@ -439,29 +457,62 @@ def _fact_days(organization: Organization) -> list[dt.date]:
 def _facts(
     organization: Organization, members: dict[str, Membership], created: Counter
 ) -> None:
-    # As in _appraisal_template, the demo composes every app: imports kept local.
-    from reports.models import Activity, DailyReport, SalesEntry
-    from reports.services import SalesLine, _report_lines, report_cutoff_at
+    from reports.models import DailyReport
 
     if DailyReport.objects.filter(organization=organization).exists():
         return
+    people = _reporting_people(members)
     rng = random.Random(FACTS_SEED)  # noqa: S311 - demo data, not secrets
-    products = list(Product.objects.filter(organization=organization).order_by("sku"))
-    customers: dict[int, list[Customer]] = {}
-    for customer in Customer.objects.filter(organization=organization).order_by("pk"):
-        customers.setdefault(customer.owner_id, []).append(customer)
-    people = [
+    facts_file(organization, people, _fact_days(organization), rng=rng, created=created)
+    # Today: a report from two members in three (those already filed this morning, before the
+    # cut-off), so that "missing today" lists some people, not everyone. Not on a day off.
+    today = organization.local_today()
+    if working_days(organization=organization, start=today, end=today):
+        filed = [member for index, member in enumerate(people) if index % 3 != 1]
+        facts_file(organization, filed, [today], rng=rng, created=created, today=today)
+
+
+def _reporting_people(members: dict[str, Membership]) -> list[Membership]:
+    return [
         members[spec.username]
         for spec in MEMBERS
         if spec.role in (Role.LEADER, Role.AGENT) and spec.username in members
     ]
+
+
+def facts_file(
+    organization: Organization,
+    people: list[Membership],
+    days: list[dt.date],
+    *,
+    rng: random.Random,
+    created: Counter,
+    today: dt.date | None = None,
+    skip: frozenset[tuple[int, dt.date]] = frozenset(),
+) -> None:
+    """Daily reports with their sales lines and activities of `people` on `days` (about
+    REPORT_RATE of them, none before a member joined, none for a (member id, day) in `skip`),
+    filed on time. `today`: the reports of today, filed a while ago (never in the future) and
+    without activities, whose hours may be still to come."""
+    # As in _appraisal_template, the demo composes every app: imports kept local.
+    from django.utils import timezone
+
+    from reports.models import Activity, DailyReport, SalesEntry
+    from reports.services import SalesLine, _report_lines, report_cutoff_at
+
+    products = list(Product.objects.filter(organization=organization).order_by("sku"))
+    customers: dict[int, list[Customer]] = {}
+    for customer in Customer.objects.filter(organization=organization).order_by("pk"):
+        customers.setdefault(customer.owner_id, []).append(customer)
     reports, lines_by_report, activities = [], [], []
-    for day in _fact_days(organization):
+    for day in days:
         cutoff = report_cutoff_at(organization=organization, day=day)
         for member in people:
             if member.joined_on and member.joined_on > day:
                 continue
-            if rng.random() >= REPORT_RATE:
+            if (member.pk, day) in skip:
+                continue
+            if today is None and rng.random() >= REPORT_RATE:
                 continue
             own_customers = customers.get(member.pk, [])
             lines = []
@@ -477,8 +528,13 @@ def _facts(
                     customer = rng.choice(own_customers)
                 lines.append(SalesLine(product=product, quantity=quantity, amount=amount,
                                        collected=collected, customer=customer))
-            # Filed on time: a while before the day's cut-off.
+            # Filed on time: a while before the day's cut-off (today: and before now).
             submitted_at = cutoff - dt.timedelta(minutes=rng.randint(20, 240))
+            if today is not None:
+                now = timezone.now()
+                midnight = dt.datetime.combine(day, dt.time(0, 1), tzinfo=organization.tzinfo)
+                earlier = now - dt.timedelta(minutes=rng.randint(5, 60))
+                submitted_at = min(max(min(submitted_at, earlier), midnight), now)
             reports.append(
                 DailyReport(
                     organization=organization,
@@ -497,6 +553,8 @@ def _facts(
                 )
             )
             lines_by_report.append((member, lines))
+            if today is not None:
+                continue
             for _ in range(rng.randint(1, 2)):
                 kind, outcome = rng.choice(ACTIVITIES)
                 activities.append(

@@ -30,6 +30,7 @@ class Bar:
     value: Number
     target: Number | None = None
     note: str = ""  # shown after the value, e.g. the attainment "82.0%"
+    href: str = ""  # where a click on the bar or its label leads (none when empty)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ def bar_chart(
         reached = bar.target is not None and bar.value >= bar.target and bar.target > 0
         fill = GOOD if reached else ACTUAL
         bar_w = max(float(bar.value) * scale, 0.0)
+        if bar.href:
+            body.append(f'<a class="bar-link" href="{_attr(bar.href)}">')
         body.append(
             _text(
                 plot_x - 8,
@@ -152,6 +155,8 @@ def bar_chart(
             f' data-target="{_attr("" if bar.target is None else bar.target)}">'
             f"<title>{escape(bar.label)}: {escape(fmt(bar.value))}</title></rect>"
         )
+        if bar.href:
+            body.append("</a>")
         if bar.target is not None:
             x = plot_x + float(bar.target) * scale
             body.append(

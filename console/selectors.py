@@ -11,10 +11,12 @@ set-based queries.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from agents.models import Membership, Organization
+from agents.selectors import subtree_q
 from appraisals.models import Appraisal, AppraisalCycle, CycleStatus
+from appraisals.selectors import appraisal_scope_q
 from plans.dashboard import TargetToday, target_today, urgent_feedback
 from plans.decomposition import WorkingCalendar
 from plans.models import PeriodKind, PlanStatus, SalesPlan, Target, Tier
@@ -52,10 +54,25 @@ def default_plan(plans: list[SalesPlan], *, today: dt.date) -> SalesPlan | None:
     return active[0] if active else None
 
 
-def plan_metrics(*, organization: Organization, plan: SalesPlan) -> list[str]:
-    """The metrics the plan has base-tier targets for, in the vocabulary's order."""
+def dashboard_scope(*, organization: Organization, viewer: Membership) -> QuerySet[Target]:
+    """The targets whose numbers the viewer's dashboard may show. Owners and admins: all of
+    them. A leader: only the targets of their own subtree's members, never one of the whole
+    organization, a region or a product without a member: their actuals count everybody, the
+    other branches too."""
+    targets = targets_visible(organization=organization, viewer=viewer)
+    if viewer.is_manager:
+        return targets
+    return targets.filter(member__isnull=False).filter(subtree_q(root=viewer, prefix="member__"))
+
+
+def plan_metrics(
+    *, organization: Organization, plan: SalesPlan, targets: QuerySet[Target] | None = None
+) -> list[str]:
+    """The metrics the plan has base-tier targets for (among `targets`, default all), in the
+    vocabulary's order."""
+    targets = Target.objects.all() if targets is None else targets
     used = set(
-        Target.objects.filter(organization=organization, plan=plan, tier=Tier.BASE)
+        targets.filter(organization=organization, plan=plan, tier=Tier.BASE)
         .values_list("metric", flat=True)
         .distinct()
         .order_by()
@@ -77,10 +94,18 @@ def plan_root_target(*, organization: Organization, plan: SalesPlan, metric: str
     return targets.filter(whole).first()
 
 
-def plan_target(*, organization: Organization, plan: SalesPlan, target_id: int) -> Target | None:
-    """One target of the plan, chosen by id (None when it is not the plan's)."""
+def plan_target(
+    *,
+    organization: Organization,
+    plan: SalesPlan,
+    target_id: int,
+    targets: QuerySet[Target] | None = None,
+) -> Target | None:
+    """One target of the plan, chosen by id among `targets` (default all); None when it is not
+    the plan's or not among them."""
+    targets = Target.objects.all() if targets is None else targets
     return (
-        Target.objects.filter(organization=organization, plan=plan, pk=target_id)
+        targets.filter(organization=organization, plan=plan, pk=target_id)
         .select_related("plan", "member__user", "region", "product", "customer")
         .first()
     )
@@ -94,9 +119,12 @@ class GradeDistribution:
     total: int
 
 
-def grade_distribution(*, organization: Organization) -> GradeDistribution | None:
+def grade_distribution(
+    *, organization: Organization, viewer: Membership | None = None
+) -> GradeDistribution | None:
     """The grades of the latest appraisal cycle that is open or finalized (the latest end, then
-    the latest created). Three queries; None without such a cycle."""
+    the latest created), counting the appraisals the viewer may see (default: all). Three
+    queries; None without such a cycle."""
     cycle = (
         AppraisalCycle.objects.filter(organization=organization)
         .exclude(status=CycleStatus.DRAFT)
@@ -107,12 +135,10 @@ def grade_distribution(*, organization: Organization) -> GradeDistribution | Non
     if cycle is None:
         return None
     grades = list(cycle.template.grades.order_by("-min_score").values_list("grade", flat=True))
-    counts = dict(
-        Appraisal.objects.filter(organization=organization, cycle=cycle)
-        .values_list("grade")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    appraisals = Appraisal.objects.filter(organization=organization, cycle=cycle)
+    if viewer is not None:
+        appraisals = appraisals.filter(appraisal_scope_q(membership=viewer))
+    counts = dict(appraisals.values_list("grade").annotate(n=Count("id")).order_by())
     ungraded = counts.pop(None, 0)
     # A grade no longer in the template (edited bands) still counts, after the known ones.
     names = grades + sorted(name for name in counts if name not in grades)
@@ -131,6 +157,9 @@ class AdminDashboard:
     metrics: list[str]
     metric: str | None
     pace: list[TargetToday] = field(default_factory=list)
+    # A leader's dashboard: their team's members instead of the organization's regions and
+    # products.
+    team: list[AttainmentRow] = field(default_factory=list)
     regions: list[AttainmentRow] = field(default_factory=list)
     products: list[AttainmentRow] = field(default_factory=list)
     progress: Progress | None = None
@@ -172,10 +201,12 @@ def admin_dashboard(
     target: Target | None = None,
     plans: list[SalesPlan] | None = None,
 ) -> AdminDashboard:
-    """Everything the admin dashboard draws for one organization. `plan` and `metric` default
-    to `default_plan` and the plan's first metric (sales amount when it has one). The line
-    chart follows `target` (one of the plan's, its metric then rules) or else the plan's
-    organization-wide target on the metric."""
+    """Everything the admin dashboard draws for one organization, as far as the viewer sees it
+    (`dashboard_scope`). `plan` and `metric` default to `default_plan` and the plan's first
+    metric (sales amount when it has one). The line chart follows `target` (one of the plan's,
+    its metric then rules) or else the plan's organization-wide target on the metric (for a
+    leader: their own top-most target on it). A leader gets their team's members' attainment
+    instead of the organization's regions and products."""
     today = organization.local_today()
     plans = dashboard_plans(organization=organization) if plans is None else plans
     plan = plan or default_plan(plans, today=today)
@@ -189,14 +220,17 @@ def admin_dashboard(
         metric=None,
         missing=list(missing[:MISSING_SHOWN]),
         urgent=list(urgent_feedback(organization=organization, viewer=viewer, limit=URGENT_SHOWN)),
-        grades=grade_distribution(organization=organization),
+        grades=grade_distribution(
+            organization=organization, viewer=None if viewer.is_manager else viewer
+        ),
     )
     board.missing_count = (
         len(board.missing) if len(board.missing) < MISSING_SHOWN else missing.count()
     )
     if plan is None:
         return board
-    board.metrics = plan_metrics(organization=organization, plan=plan)
+    visible = dashboard_scope(organization=organization, viewer=viewer)
+    board.metrics = plan_metrics(organization=organization, plan=plan, targets=visible)
     if target is not None:
         metric = target.metric
     if metric not in board.metrics:
@@ -207,8 +241,10 @@ def admin_dashboard(
     board.pace = plan_pace(organization=organization, viewer=viewer, plan=plan, today=today)
     if metric is None:
         return board
-    visible = targets_visible(organization=organization, viewer=viewer)
-    for group_by in ("region", "product"):
+    groups = (("region", "regions"), ("product", "products"))
+    if not viewer.is_manager:
+        groups = (("member", "team"),)
+    for group_by, name in groups:
         if not METRICS[metric].supports(group_by):
             continue
         rows = attainment_rows(
@@ -219,8 +255,20 @@ def admin_dashboard(
             group_by=group_by,
             tier=Tier.BASE,
         )
-        setattr(board, f"{group_by}s", rows)
-    root = target or plan_root_target(organization=organization, plan=plan, metric=metric)
+        setattr(board, name, rows)
+    if target is not None:
+        root = target
+    elif viewer.is_manager:
+        root = plan_root_target(organization=organization, plan=plan, metric=metric)
+    else:
+        root = next(
+            (
+                row.target
+                for row in board.pace
+                if row.target.metric == metric and row.target.plan_id == plan.pk
+            ),
+            None,
+        )
     if root is not None:
         board.progress = target_progress(organization=organization, target=root)
     return board

@@ -4,12 +4,14 @@ query parameters, call console.selectors.admin_dashboard, draw the charts."""
 from django.contrib import admin
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 
-from agents.admin_base import admin_actor, request_organization_ids
-from agents.models import Organization
+from agents.admin_base import admin_actor
+from agents.models import Membership, MemberStatus, Organization, Role
 from plans.models import Pace
 from reports.metrics import METRICS
 
@@ -20,17 +22,41 @@ from .selectors import (
     AdminDashboard,
     admin_dashboard,
     dashboard_plans,
+    dashboard_scope,
     default_plan,
     plan_target,
 )
 
+# Who has a dashboard: owners and admins of the whole organization, leaders of their subtree
+# (console.selectors.dashboard_scope). Agents have the app's morning view instead.
+DASHBOARD_ROLES = (Role.OWNER, Role.ADMIN, Role.LEADER)
+
+
+def _is_superuser(request) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+def _dashboard_memberships(request):
+    return Membership.objects.filter(
+        user=request.user, role__in=DASHBOARD_ROLES, organization__is_active=True
+    ).exclude(status=MemberStatus.LEFT)
+
 
 def administered_organizations(request):
     """The organizations the user may open a dashboard for: every active one for a superuser,
-    else those they administer (agents.admin_base)."""
+    else those where they are an owner, admin or leader (staff status is asked by the admin)."""
     organizations = Organization.objects.filter(is_active=True).order_by("name", "pk")
-    ids = request_organization_ids(request)
-    return organizations if ids is None else organizations.filter(pk__in=ids)
+    if _is_superuser(request):
+        return organizations
+    return organizations.filter(pk__in=_dashboard_memberships(request).values("organization_id"))
+
+
+def dashboard_viewer(request, organization: Organization) -> Membership:
+    """Whose scope the dashboard shows: the admin's actor for a superuser, else the user's own
+    owner, admin or leader membership there."""
+    if _is_superuser(request):
+        return admin_actor(request, organization)
+    return _dashboard_memberships(request).select_related("user").get(organization=organization)
 
 
 def _dashboard_choose(request):
@@ -60,8 +86,20 @@ def _share(part, whole) -> str:
     return f"{max(min(float(part) / float(whole) * 100, 100.0), 0.0):.1f}"
 
 
-def _charts(board: AdminDashboard) -> dict:
-    """The SVG of each chart that has something to draw (an empty dict entry: its empty state)."""
+def _sales_link(board: AdminDashboard, group_by: str, key) -> str:
+    """The sales changelist narrowed to one region (with its sub-regions, as attainment counts
+    them) or product, over the plan's period up to today."""
+    query = {
+        "region_tree" if group_by == "regions" else "product__id__exact": key,
+        "date__gte": board.plan.start.isoformat(),
+        "date__lte": min(board.plan.end, board.today).isoformat(),
+    }
+    return f"{reverse('admin:reports_salesentry_changelist')}?{urlencode(query)}"
+
+
+def _charts(board: AdminDashboard, *, links: bool = False) -> dict:
+    """The SVG of each chart that has something to draw (an empty dict entry: its empty state).
+    `links`: the region and product bars of a sales metric lead to the sales changelist."""
     drawn = {}
     if board.grades is not None:
         drawn["grades"] = mark_safe(  # noqa: S308 - charts.py escapes every text
@@ -77,6 +115,7 @@ def _charts(board: AdminDashboard) -> dict:
     for group_by, title in (
         ("regions", _("Attainment by region")),
         ("products", _("Attainment by product")),
+        ("team", _("Attainment of your team")),
     ):
         rows = getattr(board, group_by)
         if rows:
@@ -86,6 +125,9 @@ def _charts(board: AdminDashboard) -> dict:
                     value=row.actual,
                     target=row.target,
                     note=percent(row.attainment),
+                    href=_sales_link(board, group_by, row.key)
+                    if links and metric.source == "sales" and group_by != "team"
+                    else "",
                 )
                 for row in rows
             ]
@@ -128,13 +170,14 @@ def _dashboard(request, slug: str):
     organization = administered_organizations(request).filter(slug=slug).first()
     if organization is None:
         raise Http404(_("No such organization."))
-    viewer = admin_actor(request, organization)
+    viewer = dashboard_viewer(request, organization)
     plans = dashboard_plans(organization=organization)
     form = DashboardQueryForm(request.GET or None, plans=plans)
     context = {
         **admin.site.each_context(request),
         "title": _("Dashboard"),
         "organization": organization,
+        "viewer": viewer,
         "form": form,
         "several": administered_organizations(request).count() > 1,
     }
@@ -146,7 +189,12 @@ def _dashboard(request, slug: str):
     if data.get("target"):
         chosen = plan or default_plan(plans, today=organization.local_today())
         if chosen is not None:
-            target = plan_target(organization=organization, plan=chosen, target_id=data["target"])
+            target = plan_target(
+                organization=organization,
+                plan=chosen,
+                target_id=data["target"],
+                targets=dashboard_scope(organization=organization, viewer=viewer),
+            )
         if target is None:
             form.add_error("target", _("Choose a target of the plan shown."))
             return render(request, "console/dashboard.html", context, status=400)
@@ -158,12 +206,15 @@ def _dashboard(request, slug: str):
         target=target,
         plans=plans,
     )
+    # The admin's changelists are for those who administer the organization.
+    drill_down = viewer.is_manager
     metric = METRICS[board.metric] if board.metric else None
     fmt = value_formatter(metric, organization.currency) if metric else None
     context.update(
         board=board,
         metric=metric,
-        charts=_charts(board),
+        charts=_charts(board, links=drill_down),
+        drill_down=drill_down,
         metric_options=[(key, METRICS[key].label) for key in board.metrics],
         pace_cards=[
             {
@@ -178,7 +229,11 @@ def _dashboard(request, slug: str):
                 "month": value_formatter(METRICS[row.target.metric], organization.currency)(
                     row.month_target
                 ),
+                # Month to date against the part of the month the plan expects by today (pace),
+                # not against the whole target: said so, beside the line chart's ratio.
                 "attainment": percent(row.attainment),
+                "attainment_text": _("%(percent)s of expected to date")
+                % {"percent": percent(row.attainment)},
                 "done_width": _share(row.month_to_date_actual, row.month_target),
                 "expected_at": _share(row.month_to_date_target, row.month_target),
                 "pace": row.pace,
@@ -191,7 +246,10 @@ def _dashboard(request, slug: str):
                 "actual": fmt(board.progress.actual),
                 "value": fmt(board.progress.value),
                 "expected": fmt(board.progress.expected_to_date),
+                # The API's `attainment`: actual against the target's whole value.
                 "attainment": percent(board.progress.attainment),
+                "attainment_text": _("%(percent)s of the whole target")
+                % {"percent": percent(board.progress.attainment)},
                 "pace": board.progress.pace,
                 "pace_label": Pace(board.progress.pace).label,
             }

@@ -15,6 +15,7 @@ from agents.admin_base import (
     admin_actor,
 )
 from agents.admin_exports import export_selection
+from agents.admin_filters import RegionTreeListFilter
 from agents.errors import Conflict
 
 from . import exports, services
@@ -116,7 +117,8 @@ class SalesEntryAdmin(FactAdmin):
         "profit",
         "source",
     )
-    list_filter = ("source", "date", "region")
+    # The admin dashboard's bars drill down here: ?region_tree=<id> or ?product__id__exact=<id>.
+    list_filter = ("source", "date", "region", RegionTreeListFilter, "product")
     search_fields = ("member__user__username", "member__code", "product__sku", "customer__name")
     list_select_related = ("member__user", "product", "customer", "region")
     date_hierarchy = "date"

@@ -1,12 +1,15 @@
 """`manage.py demo_load`: the demo organization that `make run` loads, and that loading it twice
 changes nothing."""
 
+import datetime as dt
+from collections import Counter
 from io import StringIO
 
 import pytest
 from django.apps import apps
 from django.core import serializers
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from agents import demo
 from agents.models import (
@@ -21,6 +24,7 @@ from agents.models import (
 )
 from plans.models import Target
 from reports.models import MarketFeedback, SalesEntry
+from tests.plans.conftest import clock  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -154,9 +158,10 @@ def test_demo_has_recent_facts_and_a_plan():
     org = Organization.objects.get(slug="demo")
     today = org.local_today()
     reports = DailyReport.objects.filter(organization=org)
-    assert reports.exists() == bool(demo._fact_days(org))
-    assert not reports.filter(date__gte=today).exists()
+    assert reports.filter(date__lt=today).exists()
+    assert not reports.filter(date__gt=today).exists()
     assert not reports.filter(is_late=True).exists()
+    assert not reports.filter(submitted_at__gt=timezone.now()).exists()
     for entry in SalesEntry.objects.filter(organization=org).select_related("product", "member"):
         assert entry.source == SalesSource.REPORT and entry.daily_report_id
         assert entry.amount == entry.quantity * entry.product.price
@@ -164,7 +169,7 @@ def test_demo_has_recent_facts_and_a_plan():
         assert entry.region_id == entry.member.region_id
     assert Activity.objects.filter(organization=org).count() >= reports.count()
     assert MarketFeedback.objects.filter(organization=org, urgency="high").exists()
-    plan = SalesPlan.objects.get(organization=org)
+    plan = SalesPlan.objects.get(organization=org, status=PlanStatus.ACTIVE)
     assert plan.status == PlanStatus.ACTIVE and plan.start <= today <= plan.end
     targets = Target.objects.filter(plan=plan)
     top = targets.get(parent=None, region=None, product=None)
@@ -177,3 +182,114 @@ def test_demo_has_recent_facts_and_a_plan():
     assert sum(t.value for t in regions) == top.value
     assert {t.region_id for t in regions} == {t.member.region_id for t in leaders}
     assert targets.filter(parent=None, product__is_hero=True).count() == 2
+
+
+def test_some_but_not_all_of_todays_reports_are_in():
+    from agents.calendar import is_working_day
+    from reports.models import DailyReport
+    from reports.selectors import members_missing_report
+
+    load()
+    org = Organization.objects.get(slug="demo")
+    today = org.local_today()
+    owner = Membership.objects.get(organization=org, role=Role.OWNER)
+    missing = members_missing_report(organization=org, viewer=owner, day=today).count()
+    filed = DailyReport.objects.filter(organization=org, date=today).count()
+    if not is_working_day(organization=org, day=today):
+        assert filed == 0
+        return
+    assert filed > 0 and missing > 0
+    assert filed > missing  # two in three have filed by the morning
+
+
+def test_last_month_has_a_finalized_cycle_with_every_grade_and_nobody_moved():
+    from appraisals.models import Appraisal, AppraisalCycle, CycleStatus, OutcomeAudit
+    from plans.models import PlanStatus, SalesPlan
+
+    load()
+    org = Organization.objects.get(slug="demo")
+    first = org.local_today().replace(day=1)
+    cycle = AppraisalCycle.objects.get(organization=org)
+    assert cycle.status == CycleStatus.FINALIZED
+    assert cycle.end == first - dt.timedelta(days=1) and cycle.start == cycle.end.replace(day=1)
+    appraisals = Appraisal.objects.filter(cycle=cycle)
+    workers = Membership.objects.filter(organization=org, role__in=(Role.LEADER, Role.AGENT))
+    assert appraisals.count() == workers.filter(joined_on__lte=cycle.end).count()
+    grades = Counter(appraisals.values_list("grade", flat=True))
+    assert set(grades) == {"A", "B", "C", "D"}
+    assert all(appraisal.reviewed_at for appraisal in appraisals)
+    # The template recommends promotions for the A's and eliminations for the D's; the demo's
+    # reviewer chose outcomes that change nobody, and applying them changed nobody.
+    assert set(appraisals.values_list("recommended_outcome", flat=True)) >= {
+        "promote",
+        "eliminate",
+    }
+    assert set(appraisals.values_list("final_outcome", flat=True)) <= {"reward", "retain", "warn"}
+    audits = OutcomeAudit.objects.filter(cycle=cycle)
+    assert audits.count() == appraisals.count()
+    assert all(audit.before == audit.after for audit in audits)
+    levels = {spec.username: spec.level for spec in demo.MEMBERS}
+    for member in demo_members().filter(role__in=(Role.LEADER, Role.AGENT)):
+        spec = next(spec for spec in demo.MEMBERS if spec.username == member.user.username)
+        assert member.status == spec.status
+        assert (member.level.rank if member.level else None) == levels[spec.username]
+    # The targets it was scored against: last month's plan, closed.
+    plan = SalesPlan.objects.get(organization=org, start=cycle.start)
+    assert plan.status == PlanStatus.CLOSED
+    assert plan.targets.filter(member__isnull=False).count() == 3 * appraisals.count()
+
+
+def test_the_dashboard_of_the_demo_shows_every_grade(client):
+    from tests.console.page import elements
+
+    load()
+    client.force_login(User.objects.get(username=demo.OWNER_USERNAME))
+    response = client.get("/admin/dashboard/demo/")
+    assert response.status_code == 200
+    bins = elements(response.content, "bin", within="chart-grades")
+    assert [element["data-label"] for element in bins] == ["A", "B", "C", "D"]
+    assert all(int(element["data-value"]) > 0 for element in bins)
+
+
+def test_the_demo_leader_has_a_dashboard_of_his_team(client):
+    from tests.console.page import elements
+
+    load()
+    leader = Membership.objects.get(organization__slug="demo", user__username="wang.lei")
+    assert leader.user.is_staff and not leader.user.is_superuser
+    team = set(
+        Membership.objects.filter(path__startswith=leader.path).values_list(
+            "user__display_name", flat=True
+        )
+    )
+    client.force_login(leader.user)
+    response = client.get("/admin/dashboard/demo/")
+    assert response.status_code == 200
+    bars = elements(response.content, "bar", within="chart-team")
+    assert bars and {bar["data-label"] for bar in bars} <= team
+    assert "周杰" not in response.content.decode()  # the leader of another branch
+
+
+def test_early_in_a_month_last_months_facts_and_cycle_fit_with_the_recent_ones(clock):  # noqa: F811
+    """On the 2nd, the recent facts reach two weeks back into last month: last month's facts
+    add only the days those left out, the cycle still spreads A to D, a second load adds
+    nothing."""
+    from appraisals.models import Appraisal, AppraisalCycle
+    from reports.models import DailyReport
+
+    clock.set("2026-11-02 08:30")
+    load()
+    org = Organization.objects.get(slug="demo")
+    cycle = AppraisalCycle.objects.get(organization=org)
+    assert (cycle.start, cycle.end) == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    october = DailyReport.objects.filter(organization=org, date__month=10)
+    assert october.filter(date__lt=dt.date(2026, 10, 19)).exists()  # last month's own
+    assert october.filter(date__gte=dt.date(2026, 10, 19)).exists()  # the recent ones
+    grades = set(Appraisal.objects.filter(cycle=cycle).values_list("grade", flat=True))
+    assert grades == {"A", "B", "C", "D"}
+    # Today's reports were filed before now (08:30), never later.
+    today = DailyReport.objects.filter(organization=org, date=dt.date(2026, 11, 2))
+    assert today.exists() and not today.filter(submitted_at__gt=timezone.now()).exists()
+    before = snapshot()
+    assert "nothing changed" in load()
+    assert snapshot() == before

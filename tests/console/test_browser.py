@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from plans.models import Target
 from plans.progress import attainment_rows, target_progress
@@ -46,8 +48,20 @@ def artifacts_dir() -> Path:
     return path
 
 
+# (language the browser asks for, the language Django answers in, screenshot)
+LANGUAGES = {
+    "en": ("en-US", "en", "dashboard.png"),
+    "zh-hans": ("zh-CN", "zh-hans", "dashboard-zh.png"),
+}
+
+
+@pytest.fixture(params=list(LANGUAGES))
+def language(request):
+    return request.param
+
+
 @pytest.fixture
-def browser():
+def browser(language):
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         message = (
             f"{CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
@@ -65,7 +79,10 @@ def browser():
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile.name}")
     options.add_argument("--window-size=1440,1000")
-    options.add_argument("--lang=en-US")
+    accept = LANGUAGES[language][0]
+    options.add_argument(f"--lang={accept}")
+    # Headless Chromium takes Accept-Language from the profile's preference, not --lang.
+    options.add_experimental_option("prefs", {"intl.accept_languages": accept})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
@@ -102,8 +119,27 @@ def drawn(driver, selector: str) -> list[dict]:
     ]
 
 
+# The panels' titles as a reader of each language sees them.
+TITLES = {
+    "en": {
+        "chart-regions": "Attainment by region",
+        "chart-products": "Attainment by product",
+        "missing-reports": "Missing today's report",
+        "urgent-feedback": "Open urgent feedback",
+        "chart-grades": "Grades of the latest appraisal cycle",
+    },
+    "zh-hans": {
+        "chart-regions": "各大区达成情况",
+        "chart-products": "各产品达成情况",
+        "missing-reports": "今日未交日报",
+        "urgent-feedback": "未结紧急反馈",
+        "chart-grades": "最近一期考核等级分布",
+    },
+}
+
+
 def test_the_dashboard_draws_the_right_numbers_in_a_real_browser(
-    browser, live_server, world, scene
+    browser, language, live_server, world, scene
 ):
     from selenium.webdriver.common.by import By
 
@@ -118,6 +154,21 @@ def test_the_dashboard_draws_the_right_numbers_in_a_real_browser(
     browser.find_element(By.ID, "console-dashboard-link").click()
     assert browser.current_url == f"{live_server.url}{DASHBOARD}"
     assert browser.find_element(By.CSS_SELECTOR, "#content-main.console")
+    answered = LANGUAGES[language][1]
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == answered
+    for panel, title in TITLES[language].items():
+        heading = browser.find_element(By.CSS_SELECTOR, f"#{panel} h3").text
+        assert heading.startswith(title), (panel, heading)
+    # The two ratios say what they are measured against, in the reader's language.
+    with translation.override(answered):
+        to_date = _("%(percent)s of expected to date")
+        whole = _("%(percent)s of the whole target")
+    cards = browser.find_elements(By.CSS_SELECTOR, "#pace-cards .attainment")
+    assert cards
+    for card in cards:
+        assert card.text == to_date % {"percent": card.get_attribute("data-value")}
+    header = browser.find_element(By.ID, "progress-attainment")
+    assert f"({whole % {'percent': header.get_attribute('data-value')}})" in header.text
 
     targets = Target.objects.filter(organization=world.org)
     regions = attainment_rows(
@@ -188,7 +239,7 @@ def test_the_dashboard_draws_the_right_numbers_in_a_real_browser(
     shot = browser.execute_cdp_cmd(
         "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
     )
-    screenshot = artifacts_dir() / "dashboard.png"
+    screenshot = artifacts_dir() / LANGUAGES[language][2]
     screenshot.write_bytes(base64.b64decode(shot["data"]))
     assert screenshot.stat().st_size > 10_000
 

@@ -115,3 +115,21 @@ def test_money_and_percentages():
     assert money(D("12000"), "CNY", places=0) == "¥12,000"
     assert percent(D("0.4139")) == "41.4%"
     assert percent(None) == "–"
+
+
+def test_a_bar_with_a_link_is_clickable_with_its_label():
+    svg = charts.bar_chart(
+        [
+            charts.Bar(label="East", value=D("10"), target=D("20"), href="/admin/x/?a=1&b=<2>"),
+            charts.Bar(label="West", value=D("5"), target=None),
+        ],
+        label="By region",
+        fmt=fmt,
+        target_label="Target",
+    )
+    links = elements(svg, "bar-link")
+    assert [link["href"] for link in links] == ["/admin/x/?a=1&b=<2>"]  # parsed back, escaped
+    assert 'href="/admin/x/?a=1&amp;b=&lt;2&gt;"' in svg
+    start = svg.index('class="bar-link"')
+    assert svg.index('data-label="East"', start) < svg.index("</a>", start)
+    assert 'data-label="West"' not in svg[start : svg.index("</a>", start)]

@@ -81,14 +81,15 @@ def test_a_superuser_sees_every_organization_and_chooses(world, scene, client, s
     assert client.get("/admin/dashboard/rival/").status_code == 200
 
 
-@pytest.mark.parametrize("persona", ["leader", "agent"])
+@pytest.mark.parametrize("persona", ["agent", "sub_agent"])
 def test_members_who_do_not_administer_it_are_refused(world, scene, client, persona):
     member = world.member(persona)
     client.force_login(member.user)
     # Not staff: the admin's login page, as for any admin page.
     response = client.get(DASHBOARD)
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
-    # Staff, but a leader or agent there, not an owner or admin: the organization is not theirs.
+    # Staff, but an agent there, not an owner, admin or leader: the organization is not theirs
+    # (leaders: tests/console/test_leader_dashboard.py).
     client.force_login(staff(member))
     assert client.get(DASHBOARD).status_code == 404
     response = client.get(CHOOSE)
@@ -322,3 +323,43 @@ def test_the_month_plan_is_shown_first_and_a_closed_plan_from_its_frozen_figures
     # Without a choice, the dashboard falls back to the remaining active plan.
     html = client.get(DASHBOARD).content
     assert f'<option value="{plan_2026.pk}" selected>'.encode() in html
+
+
+def test_the_two_ratios_say_what_they_are_measured_against(world, scene, client, client_for):
+    """The pace card's ratio is month to date against the part of the month expected by today
+    (`dashboard/today/`'s attainment); the line's is actual against the target's whole value
+    (`targets/{id}/progress/`'s attainment). Each says so."""
+    client.force_login(staff(world.admin))
+    html = client.get(DASHBOARD).content
+    api = client_for(world.admin)
+    today = api.get(f"{P}dashboard/today/").data
+    sales = next(
+        row
+        for row in today["targets"]
+        if row["plan"] == scene.plan.pk and row["metric"] == "sales_amount"
+    )
+    to_date = Decimal(sales["attainment"])
+    assert to_date == (
+        Decimal(sales["month_to_date_actual"]) / Decimal(sales["month_to_date_target"])
+    ).quantize(to_date)
+    cards = elements(html, "attainment", within="pace-cards")
+    expected_card = f"{to_date * 100:.1f}%"
+    assert expected_card in [card["data-value"] for card in cards]
+    assert f"<strong>{expected_card} of expected to date</strong>".encode() in html
+
+    progress = api.get(f"{P}targets/{scene.root.pk}/progress/").data
+    whole = f"{Decimal(progress['attainment']) * 100:.1f}%"
+    assert whole == "27.9%"  # 8650.50 of 31000
+    assert f"({whole} of the whole target)".encode() in html
+    assert b"Attainment</" not in html  # no bare "Attainment" left to guess at
+
+
+def test_a_chinese_browser_gets_the_dashboard_in_chinese(world, scene, client):
+    client.force_login(staff(world.admin))
+    response = client.get(DASHBOARD, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<html lang="zh-hans"' in page
+    for label in ("各大区达成情况", "各产品达成情况", "今日未交日报", "最近一期考核等级分布"):
+        assert label in page
+    assert "Attainment by region" not in page
