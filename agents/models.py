@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -448,3 +449,116 @@ class AuditEntry(TenantModel):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit entries are append-only.")
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+
+
+class Invitation(TenantModel):
+    """An invitation to join the organization with the given role and place in the hierarchy,
+    for a person named by e-mail address and/or user name (agents/invitations.py).
+
+    Only a hash of the token is stored: the token itself is shown once (to the inviter, in the
+    create or resend answer) and sent to the invitee. A pending invitation past `expires_at` is
+    expired: the services treat it so and mark it lazily (see agents/invitations.py)."""
+
+    email = models.EmailField(_("e-mail address"), blank=True)
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.AGENT)
+    upline = models.ForeignKey(
+        Membership,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("upline"),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("region"),
+    )
+    level = models.ForeignKey(
+        AgentLevel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("level"),
+    )
+    code = models.CharField(_("agent code"), max_length=40, blank=True)
+    invited_by = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=InvitationStatus.choices,
+        default=InvitationStatus.PENDING,
+    )
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_by = models.ForeignKey(
+        Membership,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    send_count = models.PositiveSmallIntegerField(_("times sent"), default=1)
+    last_sent_at = models.DateTimeField(_("last sent at"), default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(email="") | ~Q(username=""), name="invitation_names_invitee"
+            ),
+            models.UniqueConstraint(
+                "organization",
+                Lower("email"),
+                condition=Q(status="pending") & ~Q(email=""),
+                name="invitation_unique_pending_email",
+            ),
+            models.UniqueConstraint(
+                "organization",
+                Lower("username"),
+                condition=Q(status="pending") & ~Q(username=""),
+                name="invitation_unique_pending_username",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="invitation_org_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.username
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == InvitationStatus.EXPIRED or (
+            self.status == InvitationStatus.PENDING and self.expires_at <= timezone.now()
+        )
+
+    @property
+    def effective_status(self) -> str:
+        """The status, with a pending invitation past its expiry read as expired."""
+        return InvitationStatus.EXPIRED if self.is_expired else self.status

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from agents.models import Membership, Organization
 from agents.selectors import organization_admins
 
-from . import conf, messages
+from . import bulk, conf, messages
 from .models import Channel, Delivery, DeliveryStatus, Notification, NotificationKind
 from .outbound import DeliveryError, webhook_post
 
@@ -85,16 +85,19 @@ def notify_many(
     dedupe_key_for: Callable[[Membership], str],
     webhook: Callable[[], str] | None = None,
     webhook_key: str = "",
+    personal: bool = True,
 ) -> int:
     """Notify each recipient once: an inbox row, and an e-mail for those with an address; plus,
     with `webhook`, one message for the event to the organization's webhook (key `webhook_key`).
 
     Texts are rendered per recipient inside translation.override(their language): pass
-    callables that call gettext (see messages.py). `dedupe_key_for(member)` must name the event
-    and the member; a key that exists already in the organization is skipped, so a second run
-    inserts and sends nothing. Rows are inserted in bulk, in batches; the deliveries are
-    enqueued in batches once the surrounding transaction commits (never if it rolls back).
-    Returns the number of notifications created."""
+    callables that call gettext (see messages.py); with `personal=False` the texts do not depend
+    on the recipient and are rendered once per language instead of once per recipient.
+    `dedupe_key_for(member)` must name the event and the member; a key that exists already in
+    the organization is skipped, so a second run inserts and sends nothing (on PostgreSQL by the
+    unique constraint itself: notifications/bulk.py). Rows are inserted in bulk, in batches;
+    the deliveries are enqueued in batches once the surrounding transaction commits (never if
+    it rolls back). Returns the number of notifications created."""
     if webhook is not None and not webhook_key:
         raise ValueError("a webhook message needs a webhook_key")
     if isinstance(recipients, QuerySet):
@@ -126,6 +129,7 @@ def notify_many(
                         dedupe_key_for=dedupe_key_for,
                         now=now,
                         outbox=outbox,
+                        personal=personal,
                     )
         if webhook is not None and organization.webhook_url:
             with translation.override(organization_language(organization)):
@@ -150,9 +154,33 @@ def _render(value, member: Membership) -> str:
 
 
 def _insert_batch(
-    *, organization, members, kind, title, body, link, dedupe_key_for, now, outbox
+    *, organization, members, kind, title, body, link, dedupe_key_for, now, outbox, personal=True
 ) -> int:
     keys = {member.pk: str(dedupe_key_for(member))[:KEY_MAX] for member in members}
+    if not personal:
+        # The same text for everyone in this language: render it once, not once per member.
+        title, body, link = (_render(value, members[0]) for value in (title, body, link))
+    if bulk.supported():
+        with_email = conf.get("NOTIFICATIONS_EMAIL_ENABLED")
+        created, email_ids = bulk.insert_inbox_and_mail(
+            organization_id=organization.pk,
+            kind=kind,
+            rows=[
+                bulk.InboxRow(
+                    recipient_id=member.pk,
+                    title=_render(title, member)[:TITLE_MAX],
+                    body=_render(body, member),
+                    link=_render(link, member),
+                    dedupe_key=keys[member.pk],
+                    mailable=bool(member.user.email and member.user.is_active),
+                )
+                for member in members
+            ],
+            now=now,
+            with_email=with_email,
+        )
+        outbox.email_ids += email_ids
+        return created
     existing = set(
         Notification.objects.filter(
             organization=organization, dedupe_key__in=keys.values()
@@ -432,7 +460,24 @@ def _record_failure(delivery: Delivery, claim, exc: DeliveryError, result: SendR
             status=DeliveryStatus.FAILED, last_error=error, claim=None
         )
         result.failed.append(delivery.pk)
-        logger.warning("delivery %s failed for good: %s", delivery.pk, error)
+        # ERROR: a message that will never arrive is something an operator must see.
+        logger.error(
+            "delivery %s (%s, organization %s, key %s) failed for good after %s attempts: %s",
+            delivery.pk,
+            delivery.channel,
+            delivery.organization.slug,
+            delivery.dedupe_key,
+            delivery.attempts,
+            error,
+            extra={
+                "organization": delivery.organization.slug,
+                "delivery_id": delivery.pk,
+                "notification_id": delivery.notification_id,
+                "channel": delivery.channel,
+                "dedupe_key": delivery.dedupe_key,
+                "attempts": delivery.attempts,
+            },
+        )
         return
     delay = retry_delay(delivery.attempts)
     Delivery.objects.filter(pk=delivery.pk, claim=claim).update(
@@ -458,6 +503,12 @@ def _absolute(link: str) -> str:
 
 def _send_email(delivery: Delivery, connection) -> None:
     notification = delivery.notification
+    if notification is None and delivery.content:
+        # A message to an address with no membership (an invitee): notifications/direct.py.
+        from .direct import email_direct_send
+
+        email_direct_send(delivery, connection)
+        return
     if notification is None:
         raise DeliveryError("the notification is gone", permanent=True)
     user = notification.recipient.user
@@ -502,9 +553,30 @@ def deliveries_sweep(*, now=None) -> int:
     now = now or timezone.now()
     grace = timezone.timedelta(seconds=conf.get("NOTIFICATIONS_SWEEP_GRACE"))
     lost = Delivery.objects.filter(status=DeliveryStatus.SENDING, next_attempt_at__lt=now)
-    lost.filter(attempts__gte=conf.get("NOTIFICATIONS_MAX_ATTEMPTS")).update(
-        status=DeliveryStatus.FAILED, last_error="the worker was lost while sending", claim=None
+    given_up = list(
+        lost.filter(attempts__gte=conf.get("NOTIFICATIONS_MAX_ATTEMPTS")).values_list(
+            "pk", "organization__slug"
+        )[:SWEEP_LIMIT]
     )
+    if given_up:
+        Delivery.objects.filter(
+            pk__in=[pk for pk, _ in given_up], status=DeliveryStatus.SENDING
+        ).update(
+            status=DeliveryStatus.FAILED,
+            last_error="the worker was lost while sending",
+            claim=None,
+        )
+        by_organization: dict[str, list[int]] = defaultdict(list)
+        for pk, slug in given_up:
+            by_organization[slug].append(pk)
+        for slug, ids in by_organization.items():
+            logger.error(
+                "deliveries %s (organization %s) failed for good: the worker was lost while "
+                "sending",
+                ids,
+                slug,
+                extra={"organization": slug, "delivery_ids": ids},
+            )
     lost.update(status=DeliveryStatus.PENDING, next_attempt_at=now - grace, claim=None)
     due = list(
         Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - grace)

@@ -173,7 +173,8 @@ JSON_WRITES = [
     (path, method)
     for path, method, operation in _operations("post", "put", "patch")
     if "application/json" in operation.get("requestBody", {}).get("content", {})
-    and "{id}" not in path  # an unknown id is a 404 before the body is read
+    and "{id}" not in path  # an unknown id or token is a 404 before the body is read
+    and "{token}" not in path
 ]
 
 

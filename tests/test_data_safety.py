@@ -38,6 +38,10 @@ NOT_PROTECTED = {
     ("notifications.Notification", "recipient"): models.CASCADE,
     # The audit entry keeps the actor's name in `actor_display`; the row survives.
     ("agents.AuditEntry", "actor"): models.SET_NULL,
+    # An invitation is an offer, not a business fact; who sent and who accepted it stay in the
+    # audit trail (invitation.create / invitation.accept), which keeps the names.
+    ("agents.Invitation", "invited_by"): models.SET_NULL,
+    ("agents.Invitation", "accepted_by"): models.SET_NULL,
 }
 
 

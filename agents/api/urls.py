@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import audit, imports, views
+from . import audit, imports, invitations, views
 
 router = SimpleRouter()
 router.register("members", views.MemberViewSet, basename="members")
@@ -13,6 +13,7 @@ router.register("products", views.ProductViewSet, basename="products")
 router.register("customers", views.CustomerViewSet, basename="customers")
 router.register("calendar-days", views.CalendarDayViewSet, basename="calendar-days")
 router.register("audit-log", audit.AuditEntryViewSet, basename="audit-log")
+router.register("invitations", invitations.InvitationViewSet, basename="invitations")
 
 urlpatterns = [
     path("members/import/", imports.MemberImportView.as_view(), name="members-import"),

@@ -5,6 +5,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -272,6 +274,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = 5 * 60
 CELERY_TASK_TIME_LIMIT = 10 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# The worker logs through LOGGING below (one format, LOG_FORMAT, for every process) instead of
+# replacing the root logger's handlers with its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 
@@ -281,17 +286,37 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@agentteams.local")
 
 # --- Logging --------------------------------------------------------------------------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object per line, with the records' extra fields (organization, task, ids).
+        "json": {"()": "config.log_format.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Django's own console handler would print every line a second time through the root.
     "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
 
 ADMIN_SITE_HEADER = env.str("ADMIN_SITE_HEADER", default="Agent Teams")
+
+# --- Invitations (agents/invitations.py) --------------------------------------------------------
+# The link an invitee receives: {token} is replaced by the invitation token (the front end's page
+# calls GET /api/v1/invitations/{token}/ and then accept/ or register/).
+FRONTEND_INVITE_URL = env.str(
+    "FRONTEND_INVITE_URL", default="http://localhost:8000/api/v1/invitations/{token}/"
+)
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
 
 # --- Notifications and scheduled jobs (notifications/; see notifications/conf.py) -------------
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env.float("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=5.0)
@@ -303,8 +328,17 @@ NOTIFICATIONS_RETRY_BACKOFF_MAX = env.float("NOTIFICATIONS_RETRY_BACKOFF_MAX", d
 NOTIFICATIONS_EMAIL_ENABLED = env.bool("NOTIFICATIONS_EMAIL_ENABLED", default=True)
 NOTIFICATIONS_SITE_URL = env.str("NOTIFICATIONS_SITE_URL", default="")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Retention (notifications/retention.py): days to keep sent/failed deliveries, read
+# notifications, unread notifications and finished job runs; never less than 7 days (the dedupe
+# window), never anything pending.
+RETENTION_DELIVERIES_DAYS = env.int("RETENTION_DELIVERIES_DAYS", default=30)
+RETENTION_NOTIFICATIONS_DAYS = env.int("RETENTION_NOTIFICATIONS_DAYS", default=90)
+RETENTION_UNREAD_NOTIFICATIONS_DAYS = env.int("RETENTION_UNREAD_NOTIFICATIONS_DAYS", default=365)
+RETENTION_JOBRUNS_DAYS = env.int("RETENTION_JOBRUNS_DAYS", default=90)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationKindEnum"] = "notifications.models.NotificationKind.choices"  # noqa: E501
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OutcomeEnum"] = "appraisals.models.Outcome.choices"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["InvitationStatusEnum"] = "agents.models.InvitationStatus.choices"  # noqa: E501
 # One beat entry per job. A daily job's entry runs the dispatcher every minute, which starts the
 # job in every organization whose local time has just passed the job's time of day (read from the
 # organization each time: a settings change needs no restart). `expires` drops ticks that a
@@ -312,6 +346,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OutcomeEnum"] = "appraisals.models.
 # Queues by kind (the worker consumes all four; scale them apart by running workers with -Q).
 CELERY_TASK_ROUTES = {
     "notifications.tasks.delivery_dispatch_task": {"queue": "outbound"},
+    "notifications.tasks.notifications_purge_task": {"queue": "rollups"},
     "reports.tasks.*": {"queue": "reminders"},
     "plans.tasks.*": {"queue": "reminders"},
     "appraisals.tasks.appraisal_review_reminders_task": {"queue": "reminders"},
@@ -351,6 +386,12 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "plans.tasks.plan_task_reminders_task",
             "schedule": 15 * 60.0,
             "options": {"expires": 14 * 60},
+        },
+        # Nightly retention purge (notifications/retention.py), at a quiet hour in China.
+        "notifications-purge": {
+            "task": "notifications.tasks.notifications_purge_task",
+            "schedule": crontab(hour=19, minute=30),  # 03:30 Asia/Shanghai
+            "options": {"expires": 6 * 3600},
         },
     }
 )
