@@ -37,6 +37,7 @@ from .admin_imports import (
     PRODUCT_IMPORT,
     SpreadsheetImportAdminMixin,
 )
+from .admin_invitations import InvitationAdmin  # noqa: F401 - registers the admin
 from .audit import audit_record, audit_snapshot
 from .errors import Conflict
 from .models import (
@@ -286,7 +287,9 @@ class OrganizationAdmin(OrgScopedAdmin):
         data = {key: form.cleaned_data[key] for key in form.changed_data if key in SETTINGS_FIELDS}
         if form.cleaned_data.get("clear_webhook_secret"):
             data["webhook_secret"] = ""
-        organization_settings_update(organization=obj, actor=admin_actor(request, obj), data=data)
+        organization_settings_update(
+            organization=obj, actor=admin_actor(request, obj), data=data, context={"via": "admin"}
+        )
 
     @admin.action(
         description=_("Prefill statutory holidays for this year and next"),
@@ -544,6 +547,24 @@ class MembershipAdmin(SpreadsheetImportAdminMixin, AuditHistoryLinkMixin, OrgSco
         if obj.role == Role.OWNER:
             return False
         return obj.role != Role.ADMIN or self._acts_as_owner(request, obj)
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Membership.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        """Deleting members is recorded in the audit trail (members_delete), one entry each."""
+        actors: dict[int, Membership] = {}
+
+        def actor_for(organization):
+            if organization.pk not in actors:
+                actors[organization.pk] = admin_actor(request, organization)
+            return actors[organization.pk]
+
+        services.members_delete(
+            members=list(queryset.select_related("organization", "user")),
+            actor_for=actor_for,
+            context={"via": "admin"},
+        )
 
     def save_model(self, request, obj, form, change):
         organization = obj.organization

@@ -6,11 +6,17 @@ import datetime as dt
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import F, Max, Value
+from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
 
-from .audit import audit_record, audit_snapshot
+from .audit import (
+    audit_diff,
+    audit_entry_build,
+    audit_record,
+    audit_record_many,
+    audit_snapshot,
+)
 from .calendar import statutory_exceptions
 from .errors import Conflict
 from .models import (
@@ -35,9 +41,51 @@ def _lock_organization(organization: Organization) -> None:
     Organization.objects.select_for_update().filter(pk=organization.pk).first()
 
 
-def tree_node_place(*, node: PathNode, parent: PathNode | None) -> None:
-    """Give a freshly inserted node its path under parent."""
-    node.path = f"{parent.path if parent else '/'}{node.pk}/"
+def _tree_parent_field(node: PathNode) -> str:
+    return "upline" if isinstance(node, Membership) else "parent"
+
+
+def _too_deep() -> str:
+    return _("The hierarchy would be too deep.")
+
+
+def _check_room_below(*, parent: PathNode | None, error_field: str) -> None:
+    """Refuse a new node under a parent whose path leaves no room for a child's id: the new id is
+    larger than the parent's, so it takes at least as many characters (the exact check is in
+    tree_node_place, once the id is known)."""
+    if parent is None:
+        return
+    max_length = type(parent)._meta.get_field("path").max_length
+    if len(parent.path) + len(str(parent.pk)) + 1 > max_length:
+        raise ValidationError({error_field: _too_deep()})
+
+
+def _check_move_depth(*, node: PathNode, new_parent: PathNode | None, error_field: str) -> None:
+    """Refuse a move after which a path of the subtree would not fit the path column (600
+    characters): a 400 on the field instead of the database's DataError. One query."""
+    if not node.path:
+        return
+    model = type(node)
+    max_length = model._meta.get_field("path").max_length
+    new_path_length = len(new_parent.path if new_parent else "/") + len(str(node.pk)) + 1
+    if new_path_length <= len(node.path):
+        return  # no path of the subtree gets longer
+    deepest = model.objects.filter(
+        organization_id=node.organization_id, path__startswith=node.path
+    ).aggregate(longest=Max(Length("path")))["longest"] or len(node.path)
+    if deepest - len(node.path) + new_path_length > max_length:
+        raise ValidationError({error_field: _too_deep()})
+
+
+def tree_node_place(
+    *, node: PathNode, parent: PathNode | None, error_field: str | None = None
+) -> None:
+    """Give a freshly inserted node its path under parent. A path that would not fit the path
+    column is a ValidationError on the parent's field (the caller's transaction rolls back)."""
+    path = f"{parent.path if parent else '/'}{node.pk}/"
+    if len(path) > type(node)._meta.get_field("path").max_length:
+        raise ValidationError({error_field or _tree_parent_field(node): _too_deep()})
+    node.path = path
     node.depth = parent.depth + 1 if parent else 0
     type(node).objects.filter(pk=node.pk).update(path=node.path, depth=node.depth)
 
@@ -140,18 +188,56 @@ SETTINGS_FIELDS = (
 )
 
 
+# What the audit trail keeps of a settings change: the settings (the webhook secret only as
+# whether one is set, never its value) and what a platform operator may change in the admin.
+SETTINGS_AUDIT_FIELDS = (
+    "slug",
+    "is_active",
+    *(name for name in SETTINGS_FIELDS if name != "webhook_secret"),
+)
+
+
+def _settings_audit_changes(before: Organization, after: Organization) -> dict:
+    changes = audit_diff(
+        audit_snapshot(before, SETTINGS_AUDIT_FIELDS), audit_snapshot(after, SETTINGS_AUDIT_FIELDS)
+    )
+    if before.webhook_secret != after.webhook_secret:
+        changes["webhook_secret"] = [
+            "(set)" if before.webhook_secret else "",
+            "(new)" if after.webhook_secret else "",
+        ]
+    return changes
+
+
 @transaction.atomic
 def organization_settings_update(
-    *, organization: Organization, actor: Membership, data: dict
+    *,
+    organization: Organization,
+    actor: Membership | None,
+    data: dict,
+    context: dict | None = None,
 ) -> Organization:
+    """Change the organization's settings, and record the change in the audit trail. The
+    admin's form has set the new values on `organization` already: the before is re-read."""
     unknown = set(data) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValidationError({key: _("This setting cannot be changed.") for key in unknown})
+    before = Organization.objects.get(pk=organization.pk)
     calendar_changed = {"workdays", "country"} & set(data)
     for key, value in data.items():
         setattr(organization, key, value)
     organization.full_clean()
     organization.save()
+    changes = _settings_audit_changes(before, organization)
+    if changes:
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action="organization.settings",
+            instance=organization,
+            changes=changes,
+            context=context,
+        )
     if calendar_changed:
         # Holidays that now fall on a working weekday are added; edited days are kept.
         this_year = organization.local_today().year
@@ -163,9 +249,12 @@ def organization_settings_update(
 # --- Members ------------------------------------------------------------------------------------
 
 
-def _check_role_power(*, actor: Membership, member: Membership | None, new_role: str) -> None:
-    """Only an owner grants or changes the owner and admin roles, or edits an owner or admin."""
-    if actor.role == Role.OWNER:
+def _check_role_power(
+    *, actor: Membership | None, member: Membership | None, new_role: str
+) -> None:
+    """Only an owner grants or changes the owner and admin roles, or edits an owner or admin.
+    `actor=None` is the system (a job, a shell command, the platform operator): every power."""
+    if actor is None or actor.role == Role.OWNER:
         return
     touches_managers = new_role in MANAGERS or (member is not None and member.role in MANAGERS)
     if touches_managers:
@@ -202,6 +291,7 @@ def member_create_check(
     if actor is not None:
         _check_role_power(actor=actor, member=None, new_role=role)
     _check_upline(upline=upline, organization=organization)
+    _check_room_below(parent=upline, error_field="upline")
     _check_code_free(organization=organization, code=code)
 
 
@@ -263,7 +353,7 @@ MEMBER_FIELDS = ("role", "upline", "region", "level", "status", "code", "joined_
 
 
 def member_change_check(
-    *, organization: Organization, actor: Membership, member: Membership, data: dict
+    *, organization: Organization, actor: Membership | None, member: Membership, data: dict
 ) -> None:
     """Everything member_update would refuse, without writing anything: a ValidationError naming
     the field, PermissionDenied for a missing power, Conflict for the last owner. The admin's
@@ -285,13 +375,16 @@ def member_change_check(
     if "upline" in data and new_upline != member.upline:
         _check_upline(upline=new_upline, organization=organization)
         _check_no_cycle(node=member, new_parent=new_upline, error_field="upline")
+        _check_move_depth(node=member, new_parent=new_upline, error_field="upline")
 
 
 @transaction.atomic
 def member_update(
-    *, organization: Organization, actor: Membership, member: Membership, data: dict
+    *, organization: Organization, actor: Membership | None, member: Membership, data: dict
 ) -> Membership:
-    """Change a member. A new upline moves the member's whole subtree; a cycle is refused."""
+    """Change a member. A new upline moves the member's whole subtree; a cycle is refused.
+    `actor=None` is the system (every power; the audit trail says "system"); the API always
+    passes the caller, the admin its acting member (agents.admin_base.admin_actor)."""
     data = dict(data)
     display_name = data.pop("display_name", None)
     unknown = set(data) - set(MEMBER_FIELDS)
@@ -330,6 +423,28 @@ def member_update(
     return member
 
 
+@transaction.atomic
+def members_delete(*, members: list, actor_for, context: dict | None = None) -> None:
+    """Delete memberships outright (the admin only: the API never deletes a member, one sets
+    status "left"), each recorded in the audit trail with what it was; one bulk INSERT.
+    `actor_for(organization)` gives the acting member in each member's organization. A member
+    that facts or a downline still point at is protected (the admin refuses before this)."""
+    entries = [
+        audit_entry_build(
+            organization=member.organization,
+            actor=actor_for(member.organization),
+            action="member.delete",
+            instance=member,
+            object_repr=member.display_name,
+            before={"user": member.user_id, **audit_snapshot(member, MEMBER_FIELDS)},
+            context=context,
+        )
+        for member in members
+    ]
+    Membership.objects.filter(pk__in=[member.pk for member in members]).delete()
+    audit_record_many(entries)
+
+
 # --- Regions --------------------------------------------------------------------------------------
 
 
@@ -356,6 +471,9 @@ def region_change_check(*, organization: Organization, region: Region, data: dic
         raise ValidationError({"parent": _("Unknown region.")})
     if region.pk is not None and "parent" in data and parent != region.parent:
         _check_no_cycle(node=region, new_parent=parent, error_field="parent")
+        _check_move_depth(node=region, new_parent=parent, error_field="parent")
+    elif region.pk is None:
+        _check_room_below(parent=parent, error_field="parent")
     siblings = Region.objects.filter(organization=organization, parent=parent, name=name)
     if siblings.exclude(pk=region.pk).exists():
         raise ValidationError({"name": _("A region with this name exists at this level.")})

@@ -4,7 +4,7 @@ in appraisals/services.py call these in the transaction of the change."""
 
 from decimal import Decimal
 
-from agents.audit import audit_entry_build, audit_record_many, audit_snapshot
+from agents.audit import audit_entry_build, audit_record, audit_record_many, audit_snapshot
 
 from .models import Appraisal, AppraisalCycle, AppraisalTemplate, CycleStatus
 
@@ -94,3 +94,39 @@ def finalize_audit(*, organization, actor, cycle, before: dict, force: bool) -> 
             )
         )
     audit_record_many(entries)
+
+
+CYCLE_AUDIT_FIELDS = ("template", "name", "start", "end", "review_deadline", "status")
+
+
+def cycle_audit(
+    *,
+    organization,
+    actor,
+    action: str,
+    cycle: AppraisalCycle,
+    before: dict | None = None,
+    deleted: bool = False,
+    object_id=None,
+    changes: dict | None = None,
+    context: dict | None = None,
+) -> None:
+    """Record a cycle's creation, change, opening or deletion (one INSERT; a change that
+    changed nothing records nothing). `before` is cycle_audit_state before the change; a deletion
+    passes the id the cycle had."""
+    audit_record(
+        organization=organization,
+        actor=actor,
+        action=action,
+        instance=cycle,
+        object_id=object_id,  # a deleted cycle's id, given by the caller
+        before=before,
+        after=None if deleted or changes is not None else cycle_audit_state(cycle),
+        changes=changes,
+        context=context,
+        only_if_changed=action.endswith(".update"),
+    )
+
+
+def cycle_audit_state(cycle: AppraisalCycle) -> dict:
+    return audit_snapshot(cycle, CYCLE_AUDIT_FIELDS)

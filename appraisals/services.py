@@ -34,6 +34,7 @@ from .models import (
     Outcome,
     OutcomeAudit,
 )
+from .rules import criteria_ids_check, cycle_period_check, draft_cycles_fit_check
 
 # --- Templates -----------------------------------------------------------------------------------
 
@@ -197,6 +198,10 @@ def appraisal_template_update(
         )
     if criteria is None:
         criteria = list(template.criteria.values(*CRITERION_FIELDS, "id"))
+    else:
+        criteria_ids_check(template=template, items=criteria)
+    if data.get("period_kind", template.period_kind) != template.period_kind:
+        draft_cycles_fit_check(template=template, period_kind=data["period_kind"])
     if grades is None:
         grades = list(template.grades.values("grade", "min_score", "outcome"))
     errors = template_parts_validate(
@@ -278,9 +283,14 @@ def _check_cycle_period(
     end: dt.date,
     review_deadline: dt.date | None,
     pk=None,
+    period_changed: bool = True,
 ) -> None:
     if end < start:
         raise ValidationError({"end": _("The end must not be before the start.")})
+    if period_changed:
+        # Checked only when the period or template changes: a cycle made before the rule keeps
+        # its name and deadline editable.
+        cycle_period_check(period_kind=template.period_kind, start=start, end=end)
     if review_deadline is not None and review_deadline < start:
         raise ValidationError(
             {"review_deadline": _("The review deadline must not be before the start.")}
@@ -306,7 +316,7 @@ def appraisal_cycle_create(
         end=data["end"],
         review_deadline=data.get("review_deadline"),
     )
-    return AppraisalCycle.objects.create(
+    cycle = AppraisalCycle.objects.create(
         organization=organization,
         template=template,
         name=data.get("name", ""),
@@ -314,6 +324,10 @@ def appraisal_cycle_create(
         end=data["end"],
         review_deadline=data.get("review_deadline"),
     )
+    audit.cycle_audit(
+        organization=organization, actor=actor, action="appraisal_cycle.create", cycle=cycle
+    )
+    return cycle
 
 
 @transaction.atomic
@@ -337,11 +351,20 @@ def appraisal_cycle_update(
         end=data.get("end", cycle.end),
         review_deadline=data.get("review_deadline", cycle.review_deadline),
         pk=cycle.pk,
+        period_changed=any(data[key] != getattr(cycle, key) for key in fixed),
     )
+    before = audit.cycle_audit_state(cycle)
     for key in ("template", "name", "start", "end", "review_deadline"):
         if key in data:
             setattr(cycle, key, data[key])
     cycle.save()
+    audit.cycle_audit(
+        organization=organization,
+        actor=actor,
+        action="appraisal_cycle.update",
+        cycle=cycle,
+        before=before,
+    )
     return cycle
 
 
@@ -352,7 +375,17 @@ def appraisal_cycle_delete(
     cycle = _lock_cycle(cycle)
     if cycle.status != CycleStatus.DRAFT:
         raise Conflict(_("Only a draft cycle can be deleted."))
+    before, cycle_id = audit.cycle_audit_state(cycle), cycle.pk
     cycle.delete()
+    audit.cycle_audit(
+        organization=organization,
+        actor=actor,
+        action="appraisal_cycle.delete",
+        cycle=cycle,
+        before=before,
+        deleted=True,
+        object_id=cycle_id,
+    )
 
 
 @transaction.atomic
@@ -391,6 +424,14 @@ def appraisal_cycle_open(
     cycle.status = CycleStatus.OPEN
     cycle.opened_at = timezone.now()
     cycle.save(update_fields=["status", "opened_at"])
+    audit.cycle_audit(
+        organization=organization,
+        actor=actor,
+        action="appraisal_cycle.open",
+        cycle=cycle,
+        changes={"status": [CycleStatus.DRAFT, CycleStatus.OPEN]},
+        context={"appraisals": len(appraisals)},
+    )
     evaluation.cycle_evaluate(cycle)
     return cycle
 

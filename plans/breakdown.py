@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from agents.calendar import iter_dates
 from agents.models import Membership, Organization, Region, Role
+from agents.products import inactive_product_message
 from reports.metrics import METRICS, Metric, MetricScope, metric_actuals
 
 from .allocation import split_by_weights
@@ -269,6 +270,11 @@ def _build_children(
                 % {"index": index, "dimension": Dimension(dimension).label}
             )
         keys.append(allocation.key.pk)
+        if dimension == Dimension.PRODUCT and not allocation.key.is_active:
+            raise _error(
+                _("Allocation %(index)s: %(message)s")
+                % {"index": index, "message": inactive_product_message()}
+            )
         narrowed = {dimension: allocation.key}
         if dimension == Dimension.MEMBER:
             if allocation.include_downline is not None:

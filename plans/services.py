@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 from agents.audit import audit_entry_build, audit_record, audit_record_many, audit_snapshot
 from agents.errors import Conflict
 from agents.models import Membership, Organization, Role
+from agents.products import product_check_sellable
 from reports.metrics import METRICS
 
+from . import audit
 from .models import (
     BreakdownMethod,
     BudgetLine,
@@ -327,6 +329,8 @@ def target_create(
             setattr(target, name, getattr(parent, name))
         target.breakdown_method = BreakdownMethod.MANUAL
     _apply(target, data, TARGET_FIELDS)
+    # A deactivated product is refused, except the one a child inherits from its parent.
+    product_check_sellable(target.product, kept_ids={parent.product_id} if parent else ())
     if parent is None:
         if not can_assign(actor, target.member):
             raise PermissionDenied(
@@ -419,7 +423,9 @@ def target_update(
         raise PermissionDenied(_("You cannot change this target."))
     before = {name: getattr(target, name) for name in TARGET_FIELDS if name != "value"}
     audit_before = audit_snapshot(target, TARGET_AUDIT_FIELDS)
+    kept_product = target.product_id  # it may keep a product deactivated since
     _apply(target, data, TARGET_FIELDS)
+    product_check_sellable(target.product, kept_ids={kept_product})
     if target.parent_id is None:
         if not can_assign(actor, target.member):
             raise PermissionDenied(_("You can set targets only for the members below you."))
@@ -662,6 +668,9 @@ def expense_create(
     _apply(expense, data, ("amount", "date", "note"))
     _book(organization=organization, expense=expense, budget=budget)
     expense.save()
+    audit.expense_audit(
+        organization=organization, actor=actor, action="expense.create", expense=expense
+    )
     return expense
 
 
@@ -679,10 +688,18 @@ def expense_update(
     for line in (old_budget, budget):
         ensure_plan_open(line.plan)
         _check_expense_power(actor, line)
+    before = audit.expense_audit_state(expense)
     expense.budget = budget
     _apply(expense, data, ("amount", "date", "note"))
     _book(organization=organization, expense=expense, budget=budget)
     expense.save()
+    audit.expense_audit(
+        organization=organization,
+        actor=actor,
+        action="expense.update",
+        expense=expense,
+        before=before,
+    )
     return expense
 
 
@@ -691,7 +708,16 @@ def expense_delete(*, organization: Organization, actor: Membership, expense: Ex
     budget = _lock_budget(expense.budget_id)
     ensure_plan_open(budget.plan)
     _check_expense_power(actor, budget)
+    before, expense_id = audit.expense_audit_state(expense), expense.pk
     expense.delete()
+    audit.expense_audit(
+        organization=organization,
+        actor=actor,
+        action="expense.delete",
+        expense=expense,
+        before=before,
+        object_id=expense_id,
+    )
 
 
 # --- Tasks ------------------------------------------------------------------------------------
@@ -731,8 +757,10 @@ def task_update(
     *, organization: Organization, actor: Membership, task: PlanTask, data: dict
 ) -> PlanTask:
     """Leaders and above change anything of the tasks of their subtree; the owner of a task
-    moves it along (its status) and nothing else."""
+    moves it along (its status) and nothing else. A status change is recorded in the audit
+    trail."""
     ensure_plan_open(_lock_plan(task.plan))
+    status_before = task.status
     if actor.role == Role.AGENT:
         if task.owner_id != actor.pk or set(data) - AGENT_TASK_FIELDS:
             raise PermissionDenied(_("You can only change the status of your own tasks."))
@@ -743,6 +771,7 @@ def task_update(
     if "status" in data:
         _set_task_status(task, data["status"])
     task.save()
+    audit.task_status_audit(organization=organization, actor=actor, task=task, before=status_before)
     return task
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agents.models import Customer, Membership, Organization, Product
+from agents.products import inactive_product_message
 from agents.selectors import member_scope_q
 from agents.spreadsheets import (
     BATCH_SIZE,
@@ -82,7 +83,7 @@ class _Member:
 class _Lookups:
     members_by_code: dict[str, _Member]
     members_by_username: dict[str, _Member]
-    products: dict[str, tuple[int, Decimal]]
+    products: dict[str, tuple[int, Decimal, bool]]  # sku -> (id, cost, is_active)
     customers_by_id: dict[int, str | None]  # id -> owner path
     customers_by_name: dict[str, list[int]]
 
@@ -101,10 +102,10 @@ def _load_lookups(
             by_code[code.strip().lower()] = member
         by_username[username.lower()] = member
     products = {
-        sku.strip().lower(): (pk, cost)
-        for pk, sku, cost in Product.objects.filter(organization=organization).values_list(
-            "pk", "sku", "cost"
-        )
+        sku.strip().lower(): (pk, cost, is_active)
+        for pk, sku, cost, is_active in Product.objects.filter(
+            organization=organization
+        ).values_list("pk", "sku", "cost", "is_active")
     }
     by_id: dict[int, str | None] = {}
     by_name: dict[str, list[int]] = {}
@@ -148,8 +149,10 @@ def _parse_row(
         product = lookups.products.get(_text(cell("product")).lower())
         if product is None:
             errors["product"] = _("Unknown product SKU.")
+        elif not product[2]:
+            errors["product"] = inactive_product_message()
         else:
-            values["product_id"], values["cost"] = product
+            values["product_id"], values["cost"] = product[:2]
     customer_token = _text(cell("customer"))
     if customer_token:
         if customer_token.isdigit() and int(customer_token) in lookups.customers_by_id:

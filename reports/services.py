@@ -6,6 +6,7 @@ a state that forbids the change agents.errors.Conflict (409).
 """
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from agents.audit import audit_record, audit_snapshot
 from agents.errors import Conflict
 from agents.models import Customer, Membership, Organization, Product, Role
+from agents.products import inactive_product_message, product_check_sellable
 from agents.selectors import WORKING_STATUSES
 from notifications.services import notify_feedback_filed
 
@@ -105,12 +107,20 @@ def _line_profit(line: SalesLine) -> Decimal:
 
 
 def _check_sales_line(
-    *, organization: Organization, member: Membership, line: SalesLine, errors: dict
+    *,
+    organization: Organization,
+    member: Membership,
+    line: SalesLine,
+    errors: dict,
+    kept_products: Collection[int] = (),
 ) -> None:
     """Adds the line's field errors to `errors`. The serializers check types and ranges; this
-    is the domain's part (the same for reports, the API and imports)."""
+    is the domain's part (the same for reports, the API and imports). A deactivated product is
+    refused unless it is in `kept_products` (a line the report already had)."""
     if line.product.organization_id != organization.pk:
         errors["product"] = [_("Unknown product.")]
+    elif not line.product.is_active and line.product.pk not in kept_products:
+        errors["product"] = [inactive_product_message()]
     if line.customer is not None and not customer_is_visible_to(
         member=member, customer=line.customer
     ):
@@ -167,6 +177,25 @@ def _report_lines(
     ]
 
 
+def daily_report_kept_products(
+    *, organization: Organization, member: Membership, day: dt.date, products: list[Product]
+) -> set[int]:
+    """The deactivated ones among `products` that the member's stored report of the day already
+    has: an edit may keep them (one query, only when a deactivated product is named)."""
+    inactive = {product.pk for product in products if not product.is_active}
+    if not inactive:
+        return set()
+    return set(
+        SalesEntry.objects.filter(
+            organization=organization,
+            member=member,
+            date=day,
+            source=SalesSource.REPORT,
+            product_id__in=inactive,
+        ).values_list("product_id", flat=True)
+    )
+
+
 def daily_report_upsert(
     *,
     organization: Organization,
@@ -187,10 +216,18 @@ def daily_report_upsert(
     unknown = set(data) - set(REPORT_FIELDS)
     if unknown:
         raise ValidationError({key: _("This field cannot be set.") for key in unknown})
+    kept = daily_report_kept_products(
+        organization=organization,
+        member=member,
+        day=day,
+        products=[line.product for line in lines],
+    )
     line_errors = []
     for line in lines:
         errors: dict = {}
-        _check_sales_line(organization=organization, member=member, line=line, errors=errors)
+        _check_sales_line(
+            organization=organization, member=member, line=line, errors=errors, kept_products=kept
+        )
         line_errors.append(errors)
     if any(line_errors):
         raise ValidationError({"lines": [ValidationError(errors) for errors in line_errors]})
@@ -536,6 +573,7 @@ def feedback_create(*, organization: Organization, actor: Membership, data: dict
     unknown = set(data) - set(FEEDBACK_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({key: _("This field cannot be set.") for key in unknown})
+    product_check_sellable(data.get("product"))
     now = timezone.now()
     urgency = data.get("urgency") or Urgency.NORMAL
     feedback = MarketFeedback(
@@ -566,6 +604,8 @@ def feedback_update(
         feedback = MarketFeedback.objects.select_for_update().get(pk=feedback.pk)
         if feedback.status != FeedbackStatus.OPEN:
             raise Conflict(_("Feedback can only be edited while it is open."))
+        # The product it already names may stay, even if it was deactivated since.
+        product_check_sellable(data.get("product"), kept_ids={feedback.product_id})
         for key, value in data.items():
             setattr(feedback, key, value)
         if "urgency" in data:

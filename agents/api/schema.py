@@ -23,6 +23,18 @@ _ERRORS = {
     "413": ("The request body is too large.", _DETAIL),
     "415": ("The request body is not in a media type the operation takes.", _DETAIL),
     "429": ("Too many requests (throttled or locked out).", _DETAIL),
+    "503": (
+        "The database is unavailable for a moment (restarting, failing over): nothing was "
+        "written; retry after the seconds in the Retry-After header.",
+        _DETAIL,
+    ),
+}
+# Answers that tell the client when to retry carry Retry-After (config/middleware.py).
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
 }
 _EMPTY = {"type": "string", "maxLength": 0}
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -40,7 +52,8 @@ class AgentTeamsAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
-        codes = {"400", "401", "403", "429"}
+        # Every operation may meet a database outage (503, config/middleware.py).
+        codes = {"400", "401", "403", "429", "503"}
         if "{" in path:
             codes.add("404")
         if method in _WRITES:
@@ -59,4 +72,6 @@ class AgentTeamsAutoSchema(AutoSchema):
                 "content": {"application/json": {"schema": schema}},
                 "description": description,
             }
+            if code == "503":
+                responses[code]["headers"] = _RETRY_AFTER
         return operation

@@ -20,6 +20,7 @@ from appraisals.models import (
     GradeBand,
     Outcome,
 )
+from appraisals.rules import criteria_id_errors
 from appraisals.selectors import metric_keys
 from appraisals.services import template_parts_validate
 
@@ -179,6 +180,19 @@ class AppraisalTemplateSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         instance = self.instance
+        if instance is not None and attrs.get("criteria") is not None:
+            # An id names one of this template's criteria to change; any other id is refused
+            # at its place in the list (not silently taken as a new criterion).
+            unknown = criteria_id_errors(template=instance, items=attrs["criteria"])
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        "criteria": [
+                            {"id": [unknown[position]]} if position in unknown else {}
+                            for position in range(len(attrs["criteria"]))
+                        ]
+                    }
+                )
         if instance is None or "criteria" in attrs or "grades" in attrs or "rules" in attrs:
             criteria = attrs.get("criteria")
             if criteria is None:

@@ -40,7 +40,9 @@ class AppraisalTemplateViewSet(OrgScopedModelViewSet):
     outcomes, eligibility and rules across cycles. Everyone reads; owners and admins write.
     Criteria, grades and period kind are fixed once a cycle of the template has been opened
     (409). Sending `criteria` replaces the set: items with an `id` change that criterion,
-    items without one are added, the others are removed; sending `grades` replaces them."""
+    items without one are added, the others are removed (an id that is not one of this
+    template's criteria, or one listed twice, is a 400 at the item's index); sending `grades`
+    replaces them."""
 
     queryset = AppraisalTemplate.objects.prefetch_related("criteria", "grades")
     serializer_class = AppraisalTemplateSerializer
@@ -82,7 +84,9 @@ class AppraisalTemplateViewSet(OrgScopedModelViewSet):
 class AppraisalCycleViewSet(OrgScopedModelViewSet):
     """Appraisal cycles: draft -> open -> finalized. Everyone reads; owners and admins create,
     change (a draft freely; an open cycle only its name and review deadline), delete (drafts
-    only), open, score and finalize. A finalized cycle is read-only (409)."""
+    only), open, score and finalize. A finalized cycle is read-only (409). A cycle covers
+    exactly one calendar period of its template's period kind (a month, a quarter, a half-year
+    or a year, from its first to its last day): other dates are a 400 on `start` or `end`."""
 
     queryset = AppraisalCycle.objects.select_related("template").annotate(
         appraisal_count=Count("appraisals", distinct=True),

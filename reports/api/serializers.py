@@ -4,12 +4,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
 from agents.api.fields import OrgRelatedField
 from agents.api.serializers import scoped_members
 from agents.models import Customer, Membership, Product, Region
+from agents.products import inactive_product_message
 from agents.selectors import member_scope_q
 from reports import services
 from reports.models import (
@@ -68,6 +69,15 @@ def decimal_text(field: serializers.DecimalField, value) -> str | Decimal:
     if plan is None or value.__class__ is not Decimal:
         return field.to_representation(value)
     return format(value.quantize(plan[0], rounding=plan[1]), "f")
+
+
+def _iso_zone(field: serializers.DateTimeField):
+    """The zone a DateTimeField shows aware datetimes in when it writes ISO 8601, else None
+    (then the field itself answers)."""
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if not isinstance(output_format, str) or output_format.lower() != ISO_8601:
+        return None
+    return field.timezone if hasattr(field, "timezone") else field.default_timezone()
 
 
 def _lines_of(report) -> list:
@@ -147,6 +157,13 @@ class DailyReportInputSerializer(serializers.Serializer):
             product_ids={line["product"] for line in lines},
             customer_ids={line["customer"] for line in lines if line.get("customer")},
         )
+        # Deactivated products are refused, except those the stored report already has.
+        kept = services.daily_report_kept_products(
+            organization=self.context["organization"],
+            member=self.context["membership"],
+            day=self.context.get("day"),
+            products=list(products.values()),
+        )
         errors, resolved = [], []
         for line in lines:
             line_errors = {}
@@ -154,6 +171,8 @@ class DailyReportInputSerializer(serializers.Serializer):
             customer = customers.get(line.get("customer")) if line.get("customer") else None
             if product is None:
                 line_errors["product"] = [_("Unknown product.")]
+            elif not product.is_active and product.pk not in kept:
+                line_errors["product"] = [inactive_product_message()]
             if line.get("customer") and customer is None:
                 line_errors["customer"] = [_("Unknown customer, or not one of yours.")]
             errors.append(line_errors)
@@ -238,6 +257,19 @@ class DailyReportSerializer(serializers.ModelSerializer):
         def out(name, value):
             return None if value is None else fields[name].to_representation(value)
 
+        zones = self.context.get("_datetime_zones")
+        if zones is None:  # once per answer, not per report: the zone cannot change meanwhile
+            zones = self.context["_datetime_zones"] = {
+                name: _iso_zone(fields[name]) for name in ("submitted_at", "updated_at")
+            }
+
+        def moment(name, value):
+            zone = zones[name]
+            if value is None or zone is None or timezone.is_naive(value):
+                return out(name, value)
+            text = value.astimezone(zone).isoformat()  # DateTimeField's ISO 8601 answer
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
         return {
             "id": instance.pk,
             "member": instance.member_id,
@@ -251,8 +283,8 @@ class DailyReportSerializer(serializers.ModelSerializer):
             "summary": instance.summary,
             "plan_tomorrow": instance.plan_tomorrow,
             "problems": instance.problems,
-            "submitted_at": out("submitted_at", instance.submitted_at),
-            "updated_at": out("updated_at", instance.updated_at),
+            "submitted_at": moment("submitted_at", instance.submitted_at),
+            "updated_at": moment("updated_at", instance.updated_at),
             "is_late": instance.is_late,
             "is_locked": self.get_is_locked(instance),
             "totals": self.get_totals(instance),

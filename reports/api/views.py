@@ -95,7 +95,7 @@ class MyDailyReportView(OrgScopedMixin, generics.GenericAPIView):
     def put(self, request, *args, **kwargs):
         day = _parse_day(kwargs["date"], organization=self.organization)
         serializer = DailyReportInputSerializer(
-            data=request.data, context=self.get_serializer_context()
+            data=request.data, context={**self.get_serializer_context(), "day": day}
         )
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -55,6 +55,16 @@ def audit_entry(world) -> dict:
     return {"pk": entry.pk}
 
 
+def invitation(world) -> dict:
+    """A pending invitation placed in branch A (below the agent)."""
+    from agents.invitations import invitation_create
+
+    created, _token = invitation_create(
+        organization=world.org, actor=world.owner, email="matrix@example.com", upline=world.agent
+    )
+    return {"pk": created.pk}
+
+
 MANAGERS_ONLY = roles(403, admin=200, owner=200)
 MANAGERS_CREATE = roles(403, admin=201, owner=201)
 MANAGERS_DELETE = roles(403, admin=204, owner=204)
@@ -163,6 +173,32 @@ CASES = [
     # audit trail: owners and admins read it; nobody writes it through the API
     Case("audit-log-list", "get", MANAGERS_ONLY),
     Case("audit-log-detail", "get", MANAGERS_ONLY, args=audit_entry),
+    # invitations: owners and admins; leaders for their own subtree; agents see none
+    Case("invitations-list", "get", roles(403, leader=200, other_leader=200, admin=200, owner=200)),
+    Case(
+        "invitations-list",
+        "post",
+        roles(403, leader=201, other_leader=400, admin=201, owner=201),
+        body=lambda w: {"email": "new@example.com", "upline": w.agent.pk},
+    ),
+    Case(
+        "invitations-detail",
+        "get",
+        roles(404, leader=200, admin=200, owner=200),
+        args=invitation,
+    ),
+    Case(
+        "invitations-revoke",
+        "post",
+        roles(404, leader=200, admin=200, owner=200),
+        args=invitation,
+    ),
+    Case(
+        "invitations-resend",
+        "post",
+        roles(404, leader=200, admin=200, owner=200),
+        args=invitation,
+    ),
 ]
 
 __all__ = ["CASES", "Decimal"]

@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from agents.invitations import invitation_create
 from agents.models import (
     AgentLevel,
     CalendarDay,
@@ -110,6 +111,9 @@ def catalog(world):
         "rival_region": rival_region,
         "acme_day": CalendarDayFactory(organization=world.org),
         "rival_day": CalendarDayFactory(organization=world.rival),
+        "acme_invitation": invitation_create(
+            organization=world.org, actor=world.owner, email="invitee@example.com"
+        )[0],
     }
 
 

@@ -393,3 +393,81 @@ def test_adding_an_existing_person_in_the_admin_is_recorded(superuser_client, wo
     assert entry.changes["code"] == [None, "A-777"]
     assert entry.actor_id is None and entry.actor_display == "Root (platform operator)"
     assert entry.context == {"via": "admin"}
+
+
+# --- Organization settings and member removal ---------------------------------------------------
+
+
+def test_settings_changes_are_recorded_without_the_secret(world, client_for):
+    client = client_for(world.owner)
+    response = client.patch(
+        f"{P}settings/",
+        {"report_cutoff": "22:30", "workdays": [1, 2, 3, 4, 5, 6], "webhook_secret": "s3cret"},
+    )
+    assert response.status_code == 200, response.data
+    assert client.patch(f"{P}settings/", {"report_cutoff": "22:30"}).status_code == 200
+    assert client.patch(f"{P}settings/", {"timezone": "Nowhere/City"}).status_code == 400
+    assert client.patch(f"{P}settings/", {"webhook_secret": "other"}).status_code == 200
+    first, second = entries(action="organization.settings")
+    assert (first.actor_id, first.object_id) == (world.owner.pk, str(world.org.pk))
+    assert first.object_type == "agents.organization"
+    assert first.changes["report_cutoff"] == ["23:00:00", "22:30:00"]
+    assert first.changes["workdays"] == [[1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6]]
+    assert first.changes["webhook_secret"] == ["", "(new)"]
+    assert second.changes == {"webhook_secret": ["(set)", "(new)"]}
+    assert "s3cret" not in str(first.changes) and "other" not in str(second.changes)
+
+
+def test_settings_changed_in_the_admin_are_recorded(client, world):
+    owner = staff_client(client, world.owner)
+    url = admin_url(Organization, "change", world.org.pk)
+    response = owner.post(url, form_data(owner.get(url), name="Acme Beauty", currency="USD"))
+    assert response.status_code == 302
+    [entry] = entries(action="organization.settings")
+    assert entry.actor_id == world.owner.pk
+    assert entry.changes == {"name": ["Acme", "Acme Beauty"], "currency": ["CNY", "USD"]}
+    assert entry.context == {"via": "admin"}
+
+
+def test_a_member_who_leaves_in_the_admin_is_recorded(client, world):
+    owner = staff_client(client, world.owner)
+    url = admin_url(Membership, "change", world.sub_agent.pk)
+    response = owner.post(url, form_data(owner.get(url), status="left"))
+    assert response.status_code == 302
+    [entry] = entries(action="member.update")
+    assert (entry.actor_id, entry.object_id) == (world.owner.pk, str(world.sub_agent.pk))
+    assert entry.changes == {"status": ["active", "left"]}
+
+
+def test_a_member_deleted_in_the_admin_is_recorded(client, world):
+    newcomer = MembershipFactory(organization=world.org, upline=world.agent, code="N-1")
+    name = newcomer.display_name
+    owner = staff_client(client, world.owner)
+    response = owner.post(admin_url(Membership, "delete", newcomer.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Membership.objects.filter(pk=newcomer.pk).exists()
+    [entry] = entries(action="member.delete")
+    assert (entry.actor_id, entry.object_id, entry.object_repr) == (
+        world.owner.pk,
+        str(newcomer.pk),
+        name,
+    )
+    assert entry.changes["upline"] == [world.agent.pk, None]
+    assert entry.changes["code"] == ["N-1", None]
+    assert entry.context == {"via": "admin"}
+
+
+def test_members_deleted_in_bulk_in_the_admin_are_recorded(superuser_client, world):
+    first = MembershipFactory(organization=world.org)
+    second = MembershipFactory(organization=world.rival)
+    response = superuser_client.post(
+        admin_url(Membership, "changelist"),
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    deleted = entries(action="member.delete")
+    assert {(entry.organization_id, entry.object_id) for entry in deleted} == {
+        (world.org.pk, str(first.pk)),
+        (world.rival.pk, str(second.pk)),
+    }
+    assert all(entry.actor_display == "Root (platform operator)" for entry in deleted)

@@ -2,6 +2,8 @@
 finalization (every appraisal's final results, in one bulk insert whatever the team's size), the
 outcomes applied to members, acknowledgements and template changes."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -234,3 +236,58 @@ def test_deleting_a_template_is_recorded_and_a_refused_delete_is_not(world, clie
     assert (entry.object_id, entry.object_repr) == (str(unused.pk), "Unused")
     assert entry.changes["name"] == ["Unused", None]
     assert entry.actor_id == world.admin.pk
+
+
+# --- Cycles -------------------------------------------------------------------------------------
+
+
+def test_the_cycle_lifecycle_is_recorded(world, template, client_for):
+    admin = client_for(world.admin)
+    body = {"template": template.pk, "start": "2026-04-01", "end": "2026-04-30"}
+    created = admin.post(f"{P}appraisal-cycles/", {**body, "name": "April"})
+    assert created.status_code == 201, created.data
+    url = f"{P}appraisal-cycles/{created.data['id']}/"
+    assert admin.patch(url, {"review_deadline": "2026-05-10"}).status_code == 200
+    assert admin.patch(url, {"review_deadline": "2026-05-10"}).status_code == 200  # no change
+    assert admin.post(f"{url}open/").status_code == 200
+    entries = list(AuditEntry.objects.filter(action__startswith="appraisal_cycle.").order_by("id"))
+    assert [entry.action for entry in entries] == [
+        "appraisal_cycle.create",
+        "appraisal_cycle.update",
+        "appraisal_cycle.open",
+    ]
+    create, update, opened = entries
+    assert {entry.object_id for entry in entries} == {str(created.data["id"])}
+    assert all(entry.actor_id == world.admin.pk for entry in entries)
+    assert create.changes["template"] == [None, template.pk]
+    assert create.changes["start"] == [None, "2026-04-01"]
+    assert create.changes["status"] == [None, "draft"]
+    assert update.changes == {"review_deadline": [None, "2026-05-10"]}
+    assert opened.changes == {"status": ["draft", "open"]}
+    assert opened.context["appraisals"] == Appraisal.objects.count() > 0
+
+
+def test_deleting_a_draft_cycle_is_recorded_and_refused_changes_are_not(
+    world, template, client_for
+):
+    admin = client_for(world.admin)
+    created = admin.post(
+        f"{P}appraisal-cycles/",
+        {"template": template.pk, "start": "2026-04-01", "end": "2026-04-30"},
+    )
+    url = f"{P}appraisal-cycles/{created.data['id']}/"
+    assert admin.patch(url, {"end": "2026-05-31"}).status_code == 400  # two months
+    assert client_for(world.leader).delete(url).status_code == 403
+    assert admin.delete(url).status_code == 204
+    actions = list(
+        AuditEntry.objects.filter(action__startswith="appraisal_cycle.")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["appraisal_cycle.create", "appraisal_cycle.delete"]
+    deleted = AuditEntry.objects.get(action="appraisal_cycle.delete")
+    assert deleted.object_id == str(created.data["id"])
+    assert deleted.changes["start"] == ["2026-04-01", None]
+    opened = cycle_open(template, (dt.date(2026, 6, 1), dt.date(2026, 6, 30)))
+    assert admin.delete(f"{P}appraisal-cycles/{opened.pk}/").status_code == 409
+    assert not AuditEntry.objects.filter(action="appraisal_cycle.delete", object_id=str(opened.pk))

@@ -203,3 +203,52 @@ def test_budget_lines_are_recorded(world, client_for, plan_2026):
     assert update.changes == {"amount": ["1000.00", "1500.00"]}
     assert delete.changes["amount"] == ["1500.00", None]
     assert update.actor_id == world.leader.pk
+
+
+def test_expenses_are_recorded(world, client_for, plan_2026):
+    from tests.plans.factories import BudgetLineFactory
+
+    line = BudgetLineFactory(plan=plan_2026, member=world.agent, amount=Decimal("100.00"))
+    other = BudgetLineFactory(plan=plan_2026, member=world.agent, amount=Decimal("500.00"))
+    agent = client_for(world.agent)
+    body = {"budget": line.pk, "amount": "60.00", "date": "2026-03-01", "note": "Taxi"}
+    created = agent.post(f"{P}expenses/", body)
+    assert created.status_code == 201, created.data
+    url = f"{P}expenses/{created.data['id']}/"
+    assert agent.patch(url, {"amount": "100.01"}).status_code == 400  # beyond the line
+    assert agent.patch(url, {"amount": "80.00", "budget": other.pk}).status_code == 200
+    assert agent.patch(url, {"amount": "80.00"}).status_code == 200  # no change: no entry
+    assert agent.delete(url).status_code == 204
+    create, update, delete = AuditEntry.objects.filter(action__startswith="expense.").order_by("id")
+    assert [create.action, update.action, delete.action] == [
+        "expense.create",
+        "expense.update",
+        "expense.delete",
+    ]
+    assert {create.object_id, update.object_id, delete.object_id} == {str(created.data["id"])}
+    assert all(entry.actor_id == world.agent.pk for entry in (create, update, delete))
+    assert create.changes["amount"] == [None, "60.00"]
+    assert create.changes["budget"] == [None, line.pk]
+    assert create.changes["note"] == [None, "Taxi"]
+    assert update.changes == {"amount": ["60.00", "80.00"], "budget": [line.pk, other.pk]}
+    assert delete.changes["amount"] == ["80.00", None]
+
+
+def test_task_status_changes_are_recorded(world, client_for, plan_2026):
+    from tests.plans.factories import PlanTaskFactory
+
+    task = PlanTaskFactory(plan=plan_2026, owner=world.agent)
+    agent = client_for(world.agent)
+    url = f"{P}tasks/{task.pk}/"
+    assert agent.patch(url, {"status": "doing"}).status_code == 200
+    assert agent.patch(url, {"status": "doing"}).status_code == 200  # a retry: no entry
+    assert agent.patch(url, {"status": "someday"}).status_code == 400
+    assert agent.patch(url, {"title": "Nap"}).status_code == 403
+    leader = client_for(world.leader)
+    assert leader.patch(url, {"title": "Roadshow", "status": "done"}).status_code == 200
+    assert leader.patch(url, {"place": "IFC"}).status_code == 200  # status unchanged
+    doing, done = AuditEntry.objects.filter(action="task.status").order_by("id")
+    assert (doing.actor_id, doing.changes) == (world.agent.pk, {"status": ["todo", "doing"]})
+    assert (done.actor_id, done.changes) == (world.leader.pk, {"status": ["doing", "done"]})
+    assert doing.object_id == str(task.pk)
+    assert doing.context == {"plan": plan_2026.pk, "owner": world.agent.pk}
