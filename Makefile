@@ -67,7 +67,8 @@ BENCH_AGENTS ?= 2000
 BENCH_DAYS ?= 30
 BENCH_SEED ?= 1
 BENCH_ARGS ?=
-BENCH_ENV := DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL=$(BENCH_DATABASE_URL)
+BENCH_ENV := DJANGO_SETTINGS_MODULE=config.settings.local DJANGO_DEBUG=false \
+	DATABASE_URL=$(BENCH_DATABASE_URL)
 bench: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.createdb
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput -v 0

@@ -3,9 +3,12 @@ working days. Statutory days come from chinesecalendar (kept current by its main
 copied into CalendarDay rows, which the organization may edit."""
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 
 import chinese_calendar
+from django.db import connection
 
 from .models import CalendarDay, Organization
 
@@ -16,15 +19,50 @@ def iter_dates(start: dt.date, end: dt.date) -> Iterator[dt.date]:
         yield start + dt.timedelta(days=offset)
 
 
+# Written out: this lookup runs for every progress answer, dashboard and compliance figure, and
+# building the ORM query took longer than running it (issue 7, bench/README.md).
+_EXCEPTIONS_SQL = (
+    f"SELECT date, is_workday FROM {CalendarDay._meta.db_table} "  # noqa: S608 - the model's table
+    "WHERE organization_id = %s AND date >= %s AND date <= %s"
+)
+
+
+# What calendar_exceptions read, by (organization, its calendar token, start, end). The token is
+# renewed by every write of the organization's calendar days (agents.models.calendar_changed) and
+# read with the organization, so an entry is never used after the calendar changed, in this
+# process or another. The least recently used go beyond _CACHE_SIZE ranges.
+_CACHE: OrderedDict[tuple, dict[dt.date, bool]] = OrderedDict()
+_CACHE_SIZE = 1024
+_CACHE_LOCK = threading.Lock()
+
+
 def calendar_exceptions(
     *, organization: Organization, start: dt.date, end: dt.date
 ) -> dict[dt.date, bool]:
-    """The organization's exceptions in a range: date -> is it a working day. One query."""
-    return dict(
-        CalendarDay.objects.filter(
-            organization=organization, date__gte=start, date__lte=end
-        ).values_list("date", "is_workday")
-    )
+    """The organization's exceptions in a range: date -> is it a working day. One query, none
+    when this process has read the range since the organization's calendar last changed."""
+    key = (organization.pk, organization.calendar_token, start, end)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return dict(cached)
+    with connection.cursor() as cursor:
+        cursor.execute(_EXCEPTIONS_SQL, [organization.pk, start, end])
+        rows = cursor.fetchall()
+    # SQLite answers dates as text and booleans as integers.
+    exceptions = {
+        day if isinstance(day, dt.date) else dt.date.fromisoformat(day): bool(is_workday)
+        for day, is_workday in rows
+    }
+    if not connection.in_atomic_block:
+        # Inside a transaction the rows read may be this transaction's own, not yet committed
+        # (or about to be rolled back): they are not kept for others.
+        with _CACHE_LOCK:
+            _CACHE[key] = exceptions
+            if len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return dict(exceptions)
 
 
 def working_days(*, organization: Organization, start: dt.date, end: dt.date) -> list[dt.date]:

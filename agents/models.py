@@ -5,6 +5,7 @@ data can be distributed by organization (Citus) and no query can match across te
 """
 
 import datetime as dt
+import uuid
 import zoneinfo
 from decimal import Decimal
 
@@ -122,6 +123,9 @@ class Organization(models.Model):
     policies = models.JSONField(_("policies"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Replaced on every change of the organization's CalendarDay rows (CalendarDayQuerySet): the
+    # key under which agents.calendar keeps the exceptions it read. Never shown or edited.
+    calendar_token = models.UUIDField(_("calendar version"), default=uuid.uuid4, editable=False)
 
     class Meta:
         verbose_name = _("organization")
@@ -371,6 +375,48 @@ class Customer(TenantModel):
         return self.name
 
 
+def calendar_changed(organization_ids, *, organization: Organization | None = None) -> None:
+    """Give the organizations' calendars a new token: what agents.calendar read of them before
+    is not used again, in any process (each reads the token with the organization). The
+    `organization` instance at hand, if any, gets the new token too."""
+    ids = {pk for pk in organization_ids if pk is not None}
+    if not ids:
+        return
+    token = uuid.uuid4()
+    Organization.objects.filter(pk__in=ids).update(calendar_token=token)
+    if organization is not None and organization.pk in ids:
+        organization.calendar_token = token
+
+
+class CalendarDayQuerySet(models.QuerySet):
+    """Every write of calendar days through the ORM (bulk ones included) renews the
+    organizations' calendar tokens, in the same transaction as the write."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        calendar_changed(obj.organization_id for obj in objs)
+        return created
+
+    def bulk_update(self, objs, *args, **kwargs):
+        objs = list(objs)
+        rows = super().bulk_update(objs, *args, **kwargs)
+        calendar_changed(obj.organization_id for obj in objs)
+        return rows
+
+    def update(self, **kwargs):
+        organization_ids = set(self.values_list("organization_id", flat=True))
+        rows = super().update(**kwargs)
+        calendar_changed(organization_ids | {kwargs.get("organization_id")})
+        return rows
+
+    def delete(self):
+        organization_ids = set(self.values_list("organization_id", flat=True))
+        result = super().delete()
+        calendar_changed(organization_ids)
+        return result
+
+
 class CalendarDay(TenantModel):
     """An exception to the organization's working weekdays: a holiday on a working weekday, or a
     make-up working day on a weekend. Prefilled from the statutory calendar, editable."""
@@ -378,6 +424,8 @@ class CalendarDay(TenantModel):
     date = models.DateField(_("date"))
     is_workday = models.BooleanField(_("working day"))
     name = models.CharField(_("name"), max_length=100, blank=True)
+
+    objects = CalendarDayQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("calendar day")
@@ -389,6 +437,20 @@ class CalendarDay(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        calendar_changed({self.organization_id}, organization=self._organization_at_hand())
+
+    def delete(self, *args, **kwargs):
+        organization_id, organization = self.organization_id, self._organization_at_hand()
+        result = super().delete(*args, **kwargs)
+        calendar_changed({organization_id}, organization=organization)
+        return result
+
+    def _organization_at_hand(self) -> Organization | None:
+        """The organization instance this row was given or has loaded (no query)."""
+        return self._state.fields_cache.get("organization")
 
 
 class AuditEntryQuerySet(models.QuerySet):

@@ -140,7 +140,9 @@ def calendar_prefill(*, organization: Organization, year: int) -> int:
         )
     )
     new_rows = [row for row in rows if row.date not in existing]
-    CalendarDay.objects.bulk_create(new_rows, ignore_conflicts=True)
+    CalendarDay.objects.bulk_create(new_rows, ignore_conflicts=True)  # renews calendar_token
+    if new_rows:
+        organization.refresh_from_db(fields=["calendar_token"])
     return len(new_rows)
 
 

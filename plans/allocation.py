@@ -9,8 +9,7 @@ that the same input always gives the same answer.
 
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
-from fractions import Fraction
-from math import floor
+from math import lcm
 
 
 def split_by_weights(total: Decimal, weights: Sequence[Decimal], quantum: Decimal) -> list[Decimal]:
@@ -27,11 +26,18 @@ def split_by_weights(total: Decimal, weights: Sequence[Decimal], quantum: Decima
     # A total finer than the quantum (e.g. 10.5 for a count) keeps its fraction on the first
     # ranked part, so that the parts still sum to the total.
     residue = total - units * quantum
-    weight_sum = sum(Fraction(weight) for weight in weights)
-    shares = [Fraction(units) * Fraction(weight) / weight_sum for weight in weights]
-    floors = [floor(share) for share in shares]
+    # Exact shares in integers: the weights over a common denominator, each share's whole part
+    # and remainder by divmod (the remainder / the weights' sum is the share's fraction).
+    ratios = [Decimal(weight).as_integer_ratio() for weight in weights]
+    denominator = lcm(*(den for _num, den in ratios))
+    scaled = [num * (denominator // den) for num, den in ratios]
+    weight_sum = sum(scaled)
+    floors, remainders = zip(
+        *(divmod(units * weight, weight_sum) for weight in scaled), strict=True
+    )
+    floors = list(floors)
     left = units - sum(floors)
-    ranking = sorted(range(len(weights)), key=lambda i: (-(shares[i] - floors[i]), -weights[i], i))
+    ranking = sorted(range(len(weights)), key=lambda i: (-remainders[i], -scaled[i], i))
     for i in ranking[:left]:
         floors[i] += 1
     parts = [quantum * part for part in floors]

@@ -8,8 +8,10 @@ closing), so that later corrections of the facts do not rewrite a closed plan's 
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -295,10 +297,9 @@ _LABEL_COLUMNS = {
 _PARTS = ("member", "region", "product", "customer")
 
 
-@dataclass(frozen=True)
-class TargetPart:
+class TargetPart(NamedTuple):
     """What attainment needs of one target: plain values, no model instance (a whole
-    organization's targets are read at once)."""
+    organization's targets are read at once; a tuple is the cheapest record to make)."""
 
     pk: int
     value: Decimal
@@ -307,7 +308,7 @@ class TargetPart:
     include_downline: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class AttainmentRow:
     key: int
     label: str
@@ -317,27 +318,18 @@ class AttainmentRow:
     targets: list[TargetPart] = field(default_factory=list, repr=False)
 
 
-def _label(values: dict, group_by: str) -> str:
+def _labeller(group_by: str) -> Callable[[tuple], str]:
+    """The row label from a target's label columns (_LABEL_COLUMNS, in that order): for members,
+    User.get_display_name() from the columns (display name, full name, username); else the
+    region's, product's or customer's name."""
     if group_by == "member":
-        # User.get_display_name() from the columns: display name, full name, username.
-        full_name = f"{values['member__user__first_name']} {values['member__user__last_name']}"
-        return (
-            values["member__user__display_name"]
-            or full_name.strip()
-            or values["member__user__username"]
-        )
-    return values[f"{group_by}__name"]
 
+        def member_label(columns: tuple) -> str:
+            display_name, first_name, last_name, username = columns
+            return display_name or f"{first_name} {last_name}".strip() or username
 
-def _parent_is_same_key(values: dict, group_by: str) -> bool:
-    """Whether the target's parent is itself a target of the same key (then the parent counts
-    and this piece of it does not)."""
-    if values["parent_id"] is None:
-        return False
-    own_key = values[f"{group_by}_id"]
-    return values[f"parent__{group_by}_id"] == own_key and all(
-        values[f"parent__{part}_id"] is None for part in _MUST_BE_EMPTY[group_by]
-    )
+        return member_label
+    return lambda columns: columns[0]
 
 
 def _grouped_live_actuals(
@@ -407,42 +399,50 @@ def attainment_rows(
     metric = METRICS[metric_key]
     as_of = resolve_as_of(organization=organization, plan=plan, as_of=as_of)
     empty = {f"{part}__isnull": True for part in _MUST_BE_EMPTY[group_by]}
+    key_column = f"{group_by}_id"
+    label_columns = _LABEL_COLUMNS[group_by]
+    parent_empty_columns = tuple(f"parent__{part}_id" for part in _MUST_BE_EMPTY[group_by])
+    # Tuples, not dicts: a whole organization is thousands of rows. The positions below follow
+    # this list.
+    columns = (
+        "id",
+        "value",
+        "start",
+        "end",
+        "include_downline",
+        key_column,
+        "parent_id",
+        f"parent__{key_column}",
+        *parent_empty_columns,
+        *label_columns,
+    )
     selected = (
         targets.filter(plan=plan, metric=metric_key, tier=tier, **{f"{group_by}__isnull": False})
         .filter(**empty)
         .order_by("start", "id")
-        .values(
-            "id",
-            "value",
-            "start",
-            "end",
-            "include_downline",
-            f"{group_by}_id",
-            "parent_id",
-            *(f"parent__{part}_id" for part in _PARTS),
-            *_LABEL_COLUMNS[group_by],
-        )
+        .values_list(*columns)
     )
+    first_empty, first_label = 8, 8 + len(parent_empty_columns)
+    label_of = _labeller(group_by)
     rows: dict[int, AttainmentRow] = {}
-    key_column = f"{group_by}_id"
     for values in selected:
-        if _parent_is_same_key(values, group_by):
-            continue
-        key = values[key_column]
+        key, parent_id = values[5], values[6]
+        if (
+            parent_id is not None
+            and values[7] == key
+            and not any(values[first_empty:first_label])  # ids: None or a positive integer
+        ):
+            continue  # the parent is a target of the same key: it counts, this piece does not
         row = rows.get(key)
         if row is None:
             row = rows[key] = AttainmentRow(
-                key=key, label=_label(values, group_by), target=ZERO, actual=ZERO, attainment=None
+                key=key,
+                label=label_of(values[first_label:]),
+                target=ZERO,
+                actual=ZERO,
+                attainment=None,
             )
-        row.targets.append(
-            TargetPart(
-                pk=values["id"],
-                value=values["value"],
-                start=values["start"],
-                end=values["end"],
-                include_downline=values["include_downline"],
-            )
-        )
+        row.targets.append(TargetPart(*values[:5]))
     if not rows:
         return []
 
@@ -468,9 +468,12 @@ def attainment_rows(
         )
 
     for key, row in rows.items():
-        values = [target.value for target in row.targets]
-        total = sum(values, ZERO)
-        row.target = total if metric.additive else total / len(values)
+        parts_of_row = row.targets
+        if len(parts_of_row) == 1:  # the usual case: one target per key
+            row.target = parts_of_row[0].value
+        else:
+            total = sum((target.value for target in parts_of_row), ZERO)
+            row.target = total if metric.additive else total / len(parts_of_row)
         row.actual = Decimal(actuals.get(key, 0))
         row.attainment = attainment_ratio(row.actual, row.target)
     return sorted(rows.values(), key=lambda row: (row.label, row.key))

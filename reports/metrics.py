@@ -285,10 +285,15 @@ def _fact_values(
     summed = [part for part in parts if not (group_by == "subtree" and part == "customers")]
     field = _GROUP_FIELDS[source][group_by]
     if summed:
-        rows = queryset.values(field).annotate(
+        # (key, part values...) tuples, not dicts: one row per member of a whole organization.
+        rows = queryset.values_list(field).annotate(
             **{f"m_{part}": aggregates[part]() for part in summed}
         )
-        result = {row[field]: {part: row[f"m_{part}"] for part in summed} for row in rows}
+        if len(summed) == 1:
+            (part,) = summed
+            result = {key: {part: value} for key, value in rows}
+        else:
+            result = {row[0]: dict(zip(summed, row[1:], strict=True)) for row in rows}
         if group_by == "subtree":
             result = _rollup(result, root_ids)
     if len(summed) < len(parts):

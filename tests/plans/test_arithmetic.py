@@ -4,6 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents.calendar import iter_dates
 from plans.allocation import split_by_weights, split_evenly
@@ -52,6 +54,40 @@ def test_split_is_exact_for_awkward_totals():
         assert sum(parts) == D("99999.99")
         assert max(parts) - min(parts) <= CENT
         assert all(part == part.quantize(CENT) for part in parts)
+
+
+def _split_with_fractions(total, weights, quantum):
+    """The largest-remainder split written with Fractions, as plainly as it is described: what
+    the integer arithmetic of split_by_weights must always agree with."""
+    from fractions import Fraction
+    from math import floor
+
+    if sum(weights) == 0:
+        weights = [D(1)] * len(weights)
+    units = int(total // quantum)
+    residue = total - units * quantum
+    weight_sum = sum(Fraction(weight) for weight in weights)
+    shares = [Fraction(units) * Fraction(weight) / weight_sum for weight in weights]
+    floors = [floor(share) for share in shares]
+    ranking = sorted(range(len(weights)), key=lambda i: (-(shares[i] - floors[i]), -weights[i], i))
+    for i in ranking[: units - sum(floors)]:
+        floors[i] += 1
+    parts = [quantum * part for part in floors]
+    if residue:
+        parts[ranking[0]] += residue
+    return parts
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    total=st.decimals(min_value=0, max_value=10**9, places=3),
+    weights=st.lists(st.decimals(min_value=0, max_value=100, places=2), min_size=1, max_size=31),
+    quantum=st.sampled_from([CENT, D(1)]),
+)
+def test_split_agrees_with_the_fraction_arithmetic(total, weights, quantum):
+    parts = split_by_weights(total, weights, quantum)
+    assert parts == _split_with_fractions(total, weights, quantum)
+    assert sum(parts) == total
 
 
 def test_negative_weights_are_refused():
