@@ -3,9 +3,10 @@
 `seed(agents=N, days=D, seed=S)` builds one organization (slug "bench") with a region tree
 (5 areas x 6 provinces x 4 cities = 155 regions), 200 products, a 6-level hierarchy (owner, two
 leader layers, three agent layers), two customers per agent, D days of daily reports (about 90%
-of agents file each day) with 1-3 sales lines each, one activity per report, a monthly plan for
-the last seeded month with a sales_amount target per member and per region under one root target,
-the default appraisal template and an open cycle for that month.
+of agents file each day, ending with the last day of the previous month) with 1-3 sales lines
+each, one activity per report, a monthly plan for the last seeded month (a complete one) with a
+sales_amount target per member and per region under one root target, the default appraisal
+template and an open cycle for that month.
 
 Rows go in through bulk_create in big batches; the fact tables (sales lines, activities) through
 PostgreSQL COPY when the database is PostgreSQL. Hierarchy paths are computed here in bulk
@@ -40,6 +41,11 @@ SLUG = "bench"
 PASSWORD = "bench12345!"
 BATCH = 5000
 CENT = Decimal("0.01")
+
+
+# The shape of what seed() builds: a bench database seeded by an older layout is seeded again.
+# 2: the facts end with the last complete month (1: yesterday).
+LAYOUT = 2
 
 
 def seeded_size(organization: Organization) -> dict | None:
@@ -96,7 +102,10 @@ def seed(*, agents: int, days: int, seed: int = 1, quiet: bool = False, today=No
     with transaction.atomic():
         organization = Organization.objects.create(slug=SLUG, name="Bench Brand")
         today = today or organization.local_today()
-        end = today - dt.timedelta(days=1)
+        # The facts end with the last complete month, which the plan and the cycle cover: a
+        # monthly cycle is scored over a whole month of facts whatever the day the bench runs
+        # (ending yesterday, a run on the 4th scored a cycle of 3 days' facts).
+        end = today.replace(day=1) - dt.timedelta(days=1)
         first = end - dt.timedelta(days=days - 1)
         for year in sorted({first.year, end.year, today.year}):
             calendar_prefill(organization=organization, year=year)
@@ -287,7 +296,13 @@ def seed(*, agents: int, days: int, seed: int = 1, quiet: bool = False, today=No
         _copy(Activity, activity_rows(), len(reports), "activities", quiet)
         organization.policies = {
             **(organization.policies or {}),
-            "bench_seed": {"agents": agents, "days": days, "seed": seed, "first": str(first)},
+            "bench_seed": {
+                "agents": agents,
+                "days": days,
+                "seed": seed,
+                "first": str(first),
+                "layout": LAYOUT,
+            },
         }
         organization.save(update_fields=["policies"])
         _plan_and_cycle(organization, owner, members, regions, end, rng, quiet)

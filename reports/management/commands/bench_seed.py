@@ -26,7 +26,8 @@ class Command(BaseCommand):
         existing = Organization.objects.filter(slug=generator.SLUG).first()
         if if_needed and existing is not None:
             current = generator.seeded_size(existing) or {}
-            if {key: current.get(key) for key in size} == size:
+            wanted = {**size, "layout": generator.LAYOUT}
+            if {key: current.get(key) for key in wanted} == wanted:
                 self.stdout.write(f"bench organization already seeded at {size}")
                 return
         generator.seed(agents=agents, days=days, seed=seed)
