@@ -1,7 +1,8 @@
 """Spreadsheet imports over the API: POST a multipart `file` (.csv or .xlsx) with `dry_run`
 (true: check and preview, write nothing) and the import's options.
 
-Answers: a dry run 200 `{"dry_run": true, "created", "updated", "rows": [...]}`; a real run 201
+Answers: a dry run 200 `{"dry_run": true, "created", "updated", "rows_total", "rows": [...]}`
+(the first PREVIEW_ROWS rows); a real run 201
 `{"created", "updated"}`; bad rows 400 `{"errors": [{"row", "field", "message"}]}` (nothing
 written); a bad form field 400 `{"<field>": [...]}`; a file over the size cap 413. The importers
 (agents/imports.py, agents/imports_catalogs.py, plans/imports.py) keep the rules; these views only
@@ -24,6 +25,10 @@ from agents.spreadsheets import MAX_FILE_BYTES, ImportFileError, ImportRowsError
 from .base import OrgScopedMixin
 from .exceptions import PayloadTooLarge
 
+# A dry run previews this many rows (a file may hold 100,000: an answer of tens of megabytes that
+# no screen shows); `rows_total` says how many there are, the counts cover them all.
+PREVIEW_ROWS = 1000
+
 # --- Serializers --------------------------------------------------------------------------------
 
 
@@ -45,7 +50,10 @@ class ImportPreviewSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
-    rows = ImportPreviewRowSerializer(many=True)
+    rows_total = serializers.IntegerField(help_text=_("How many rows the file holds."))
+    rows = ImportPreviewRowSerializer(
+        many=True, help_text=_("The first 1,000 rows, in the file's order.")
+    )
 
 
 class ImportResultSerializer(serializers.Serializer):
@@ -132,7 +140,8 @@ class SpreadsheetImportView(OrgScopedMixin, generics.GenericAPIView):
                     "dry_run": True,
                     "created": result.created,
                     "updated": result.updated,
-                    "rows": result.rows,
+                    "rows_total": len(result.rows),
+                    "rows": result.rows[:PREVIEW_ROWS],
                 }
             )
         return Response(

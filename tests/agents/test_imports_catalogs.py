@@ -54,6 +54,17 @@ def test_products_upsert_by_sku(client_for, world):
     assert Product.objects.get(organization=world.rival, sku="MASK").name == "Rival mask"
 
 
+def test_a_dry_run_previews_the_first_thousand_rows_and_counts_them_all(client_for, world):
+    text = "SKU,Name\n" + "".join(f"P{n:05},Product {n}\n" for n in range(1, 1202))
+    preview = post(client_for(world.admin), PRODUCTS, csv_file(text), dry_run="true")
+    assert preview.status_code == 200, preview.json()
+    body = preview.json()
+    assert (body["created"], body["updated"], body["rows_total"]) == (1201, 0, 1201)
+    assert len(body["rows"]) == 1000
+    assert (body["rows"][0]["key"], body["rows"][-1]["key"]) == ("P00001", "P01000")
+    assert not Product.objects.filter(organization=world.org).exists()
+
+
 def test_products_xlsx_chinese_headers(client_for, world):
     rows = [["产品编码", "产品名称", "价格", "爆品"], ["TEA-1", "绿茶", 58, "是"]]
     response = post(client_for(world.owner), PRODUCTS, xlsx_file(rows))
