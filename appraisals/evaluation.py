@@ -102,11 +102,13 @@ def score_quantitative(
     appraisals: list[tuple[int, int]],
     stored: Stored | None = None,
     totals: ScoredTotals | None = None,
+    ahead: selectors.OwnFactsAhead | None = None,
 ) -> int:
     """Compute every quantitative criterion score of the cycle from the facts and upsert the
     ones that changed. `appraisals` are (appraisal id, member id) pairs; `stored` the scores as
     stored (read here when not given), updated in place with what is written; `totals`, when
-    given, gathers each appraisal's weighted sum and attainment parts. Returns the
+    given, gathers each appraisal's weighted sum and attainment parts; `ahead`, when given, has
+    the members' own facts read on another connection meanwhile (OwnFactsAhead). Returns the
     number of score rows written. Queries: targets (1), actuals (one per fact source, twice at
     most), existing scores (1 unless given), the upsert (1 per batch of rows)."""
     quantitative = [c for c in criteria if c.kind == CriterionKind.QUANTITATIVE]
@@ -127,6 +129,7 @@ def score_quantitative(
         own_metrics={c.metric for c in quantitative},
         subtree_metrics={metric for _member_id, metric in downline},
         subtree_roots={member_id for member_id, _metric in downline},
+        ahead=ahead,
     )
     if stored is None:
         stored = stored_scores(cycle, quantitative)
@@ -352,8 +355,22 @@ def results_update(appraisals: list[Appraisal]) -> None:
         )
 
 
-def cycle_evaluate(cycle: AppraisalCycle, *, finalizing: bool = False) -> dict:
-    """A full scoring pass over a locked, open cycle."""
+def quantitative_metrics(cycle: AppraisalCycle) -> set[str]:
+    """The metrics the cycle's quantitative criteria score (one query)."""
+    return set(
+        cycle.template.criteria.filter(kind=CriterionKind.QUANTITATIVE).values_list(
+            "metric", flat=True
+        )
+    )
+
+
+def cycle_evaluate(
+    cycle: AppraisalCycle,
+    *,
+    finalizing: bool = False,
+    ahead: selectors.OwnFactsAhead | None = None,
+) -> dict:
+    """A full scoring pass over a locked, open cycle (`ahead`: see OwnFactsAhead)."""
     criteria = list(cycle.template.criteria.all())
     appraisals = list(
         Appraisal.objects.filter(organization_id=cycle.organization_id, cycle=cycle)
@@ -366,7 +383,7 @@ def cycle_evaluate(cycle: AppraisalCycle, *, finalizing: bool = False) -> dict:
     stored = stored_scores(cycle, [c for c in criteria if c not in apart])
     summed = summed_scores(cycle, apart)
     totals = ScoredTotals()
-    scores = score_quantitative(cycle, criteria, appraisals, stored, totals)
+    scores = score_quantitative(cycle, criteria, appraisals, stored, totals, ahead)
     results = cycle_results(
         cycle, criteria, finalizing=finalizing, stored=stored, summed=summed, scored=totals
     )

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection, connections
 from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet, Sum
 
 from agents.models import Membership, Organization, Role
@@ -200,9 +201,11 @@ def cycle_actuals(
     own_metrics: Iterable[str],
     subtree_metrics: Iterable[str],
     subtree_roots: Iterable[int],
+    ahead: "OwnFactsAhead | None" = None,
 ) -> tuple[dict[str, dict], dict[str, dict]]:
     """(own, subtree): {metric: {member id: value}} of each member's own facts, and of the
-    subtrees of `subtree_roots`, over the cycle's period. A constant number of queries."""
+    subtrees of `subtree_roots`, over the cycle's period. A constant number of queries; the
+    own facts come from `ahead` when it read them (OwnFactsAhead)."""
     from reports.metrics import metric_actuals_many
 
     own_metrics, subtree_metrics, roots = (
@@ -212,7 +215,9 @@ def cycle_actuals(
     )
     organization = cycle.organization
     own = {}
-    if own_metrics:
+    if own_metrics and ahead is not None:
+        own = ahead.own_actuals(cycle=cycle, metrics=set(own_metrics))
+    if own_metrics and not own:
         own = metric_actuals_many(
             organization=organization,
             metrics=own_metrics,
@@ -231,6 +236,61 @@ def cycle_actuals(
             roots=roots,
         )
     return own, subtree
+
+
+class OwnFactsAhead:
+    """The members' own facts of a cycle (as `cycle_actuals` answers them), read on a second
+    database connection in a thread while the roll-up reads the stored scores and the targets
+    on its own (issue 7: the facts statements are a third of a 10,000-member roll-up).
+
+    Only for a caller outside any transaction, on PostgreSQL (`start` answers None otherwise):
+    then every fact is committed, and a statement on another connection sees what one on the
+    roll-up's connection would (read committed). Inside a transaction the caller may have
+    written facts that another connection cannot see yet; SQLite has one writer and, in tests,
+    one in-memory database per connection. The answer is used only if the cycle's period and
+    metrics are still those asked for (`own_actuals`)."""
+
+    def __init__(self, *, cycle: AppraisalCycle, metrics: set[str]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from reports.metrics import metric_actuals_many
+
+        self.metrics, self.start, self.end = set(metrics), cycle.start, cycle.end
+        organization = cycle.organization  # loaded here, not on the thread's connection
+
+        def read() -> dict:
+            try:
+                return metric_actuals_many(
+                    organization=organization,
+                    metrics=sorted(self.metrics),
+                    start=self.start,
+                    end=self.end,
+                    group_by="member",
+                )
+            finally:
+                connections.close_all()  # the thread's own connection, not the caller's
+
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="own-facts")
+        self._future = executor.submit(read)
+        executor.shutdown(wait=False)
+
+    @classmethod
+    def start(cls, *, cycle: AppraisalCycle, metrics: set[str]) -> "OwnFactsAhead | None":
+        if not metrics or connection.vendor != "postgresql" or connection.in_atomic_block:
+            return None
+        return cls(cycle=cycle, metrics=metrics)
+
+    def own_actuals(self, *, cycle: AppraisalCycle, metrics: set[str]) -> dict | None:
+        """The facts read ahead, or None when they do not answer this question (the period
+        or the metrics changed meanwhile). Waits for the thread; its errors are raised here."""
+        if (cycle.start, cycle.end) != (self.start, self.end) or set(metrics) != self.metrics:
+            self.discard()
+            return None
+        return self._future.result()
+
+    def discard(self) -> None:
+        """Not needed after all: let the thread finish on its own, never raising."""
+        self._future.add_done_callback(lambda future: future.exception())
 
 
 def previous_results(

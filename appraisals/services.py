@@ -439,17 +439,29 @@ def appraisal_cycle_open(
 # --- Scoring (set-based: appraisals/evaluation.py) -------------------------------------------
 
 
-@transaction.atomic
 def appraisal_cycle_score(*, cycle: AppraisalCycle) -> dict:
     """Recompute the quantitative scores of an open cycle from the current facts and targets,
     then every appraisal's totals, rank, grade and recommended outcome. Set-based: the number of
     queries does not depend on the number of members. Re-running over unchanged facts writes
     nothing. Returns {"scores_changed": n, "appraisals_changed": n}. The nightly job calls this
-    for every open cycle; a cycle that is not open is a Conflict."""
-    cycle = _lock_cycle(cycle)
-    if cycle.status != CycleStatus.OPEN:
-        raise Conflict(_("Only an open cycle is scored."))
-    return evaluation.cycle_evaluate(cycle)
+    for every open cycle; a cycle that is not open is a Conflict.
+
+    Called outside a transaction (the job, the API), the members' own facts are read on a
+    second connection while this one reads the stored scores and targets (OwnFactsAhead)."""
+    ahead = None
+    if cycle.status == CycleStatus.OPEN:
+        ahead = selectors.OwnFactsAhead.start(
+            cycle=cycle, metrics=evaluation.quantitative_metrics(cycle)
+        )
+    try:
+        with transaction.atomic():
+            cycle = _lock_cycle(cycle)
+            if cycle.status != CycleStatus.OPEN:
+                raise Conflict(_("Only an open cycle is scored."))
+            return evaluation.cycle_evaluate(cycle, ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.discard()  # unused after an error: the thread finishes on its own
 
 
 # --- Reviews -------------------------------------------------------------------------------------

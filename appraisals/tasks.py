@@ -53,7 +53,9 @@ def appraisal_cycles_open_due(*, organization: Organization, local_date: dt.date
 
 
 def appraisal_cycles_score_open(*, organization: Organization, local_date: dt.date) -> int:
-    """Re-score every open cycle (a no-op write when nothing changed)."""
+    """Re-score every open cycle (a no-op write when nothing changed). Each cycle is scored in
+    its own transaction, outside any other, so the roll-up reads the members' facts on a second
+    connection meanwhile (appraisals.selectors.OwnFactsAhead)."""
     scored = 0
     for cycle in AppraisalCycle.objects.filter(organization=organization, status=CycleStatus.OPEN):
         try:
@@ -62,6 +64,9 @@ def appraisal_cycles_score_open(*, organization: Organization, local_date: dt.da
             continue  # finalized meanwhile
         scored += 1
     return scored
+
+
+appraisal_cycles_score_open.manages_transactions = True  # job_run_execute: no outer transaction
 
 
 def appraisal_review_reminders_send(*, organization: Organization, local_date: dt.date) -> int:

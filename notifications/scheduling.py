@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +151,8 @@ def job_runs_enqueue(*, job: ScheduledJob, ids: list[int]) -> int:
 
 def job_run_execute(*, job_run_id: int, handler: Callable[..., Any]) -> bool:
     """Run one JobRun: `handler(organization=..., local_date=...)` and the run's "done" commit
-    together. Exits quietly when the run is gone, done, or its organization inactive. A handler
+    together (unless the handler `manages_transactions`: then "done" follows its commits).
+    Exits quietly when the run is gone, done, or its organization inactive. A handler
     that raises leaves the run pending for the sweeper (after NOTIFICATIONS_JOB_GRACE, up to
     NOTIFICATIONS_JOB_MAX_ATTEMPTS); handlers are idempotent (dedupe keys), so running one
     twice sends nothing twice."""
@@ -163,8 +165,13 @@ def job_run_execute(*, job_run_id: int, handler: Callable[..., Any]) -> bool:
         )
         return False
     JobRun.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1, started_at=timezone.now())
+    # A handler marked `manages_transactions` runs its own transactions (one per piece of work,
+    # each idempotent): wrapping them in one would only hold locks longer, and would keep the
+    # appraisal roll-up from reading facts on a second connection (appraisals/tasks.py).
+    own_transactions = getattr(handler, "manages_transactions", False) is True
+    outer = nullcontext() if own_transactions else transaction.atomic()
     try:
-        with transaction.atomic():
+        with outer:
             handler(organization=run.organization, local_date=run.local_date)
             JobRun.objects.filter(pk=run.pk).update(
                 status=JobRunStatus.DONE, finished_at=timezone.now(), last_error=""
