@@ -134,6 +134,35 @@ def audit_record(*, only_if_changed: bool = False, **kwargs) -> AuditEntry | Non
     return entry
 
 
+def audit_record_change(
+    *,
+    organization: Organization,
+    actor: Membership | None,
+    action: str,
+    instance: models.Model,
+    fields: Iterable[str],
+    before: dict | None = None,
+    deleted: bool = False,
+    object_id=None,
+    context: dict | None = None,
+) -> AuditEntry | None:
+    """Record the creation, change or deletion of `instance` (one INSERT): `before` is its
+    audit_snapshot of `fields` before the change (none for a creation), the after side the
+    snapshot now (none for a deletion, which passes the id the instance had as `object_id`).
+    An "*.update" that changed nothing (a retry, a no-op save) records nothing."""
+    return audit_record(
+        organization=organization,
+        actor=actor,
+        action=action,
+        instance=instance,
+        object_id=object_id,
+        before=before,
+        after=None if deleted else audit_snapshot(instance, fields),
+        context=context,
+        only_if_changed=action.endswith(".update"),
+    )
+
+
 def audit_record_many(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
     """Record many changes with one bulk INSERT (entries from audit_entry_build)."""
     entries = list(entries)

@@ -7,6 +7,7 @@ data can be distributed by organization (Citus) and no query can match across te
 import datetime as dt
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
@@ -375,17 +376,24 @@ class Customer(TenantModel):
         return self.name
 
 
-def calendar_changed(organization_ids, *, organization: Organization | None = None) -> None:
+def calendar_changed(organization_ids, *, at_hand: Iterable[Organization | None] = ()) -> None:
     """Give the organizations' calendars a new token: what agents.calendar read of them before
     is not used again, in any process (each reads the token with the organization). The
-    `organization` instance at hand, if any, gets the new token too."""
+    organization instances `at_hand` (those the written rows were given) get the new token
+    too, so that their next read sees the change."""
     ids = {pk for pk in organization_ids if pk is not None}
     if not ids:
         return
     token = uuid.uuid4()
     Organization.objects.filter(pk__in=ids).update(calendar_token=token)
-    if organization is not None and organization.pk in ids:
-        organization.calendar_token = token
+    for organization in at_hand:
+        if organization is not None and organization.pk in ids:
+            organization.calendar_token = token
+
+
+def _organization_at_hand(day: "CalendarDay") -> Organization | None:
+    """The organization instance a calendar day was given or has loaded (no query)."""
+    return day._state.fields_cache.get("organization")
 
 
 class CalendarDayQuerySet(models.QuerySet):
@@ -395,13 +403,17 @@ class CalendarDayQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
         created = super().bulk_create(objs, *args, **kwargs)
-        calendar_changed(obj.organization_id for obj in objs)
+        calendar_changed(
+            (obj.organization_id for obj in objs), at_hand=map(_organization_at_hand, objs)
+        )
         return created
 
     def bulk_update(self, objs, *args, **kwargs):
         objs = list(objs)
         rows = super().bulk_update(objs, *args, **kwargs)
-        calendar_changed(obj.organization_id for obj in objs)
+        calendar_changed(
+            (obj.organization_id for obj in objs), at_hand=map(_organization_at_hand, objs)
+        )
         return rows
 
     def update(self, **kwargs):
@@ -440,17 +452,13 @@ class CalendarDay(TenantModel):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        calendar_changed({self.organization_id}, organization=self._organization_at_hand())
+        calendar_changed({self.organization_id}, at_hand=[_organization_at_hand(self)])
 
     def delete(self, *args, **kwargs):
-        organization_id, organization = self.organization_id, self._organization_at_hand()
+        organization_id, organization = self.organization_id, _organization_at_hand(self)
         result = super().delete(*args, **kwargs)
-        calendar_changed({organization_id}, organization=organization)
+        calendar_changed({organization_id}, at_hand=[organization])
         return result
-
-    def _organization_at_hand(self) -> Organization | None:
-        """The organization instance this row was given or has loaded (no query)."""
-        return self._state.fields_cache.get("organization")
 
 
 class AuditEntryQuerySet(models.QuerySet):

@@ -140,9 +140,8 @@ def calendar_prefill(*, organization: Organization, year: int) -> int:
         )
     )
     new_rows = [row for row in rows if row.date not in existing]
-    CalendarDay.objects.bulk_create(new_rows, ignore_conflicts=True)  # renews calendar_token
-    if new_rows:
-        organization.refresh_from_db(fields=["calendar_token"])
+    # Renews the calendar token, in the database and on `organization` (agents.models).
+    CalendarDay.objects.bulk_create(new_rows, ignore_conflicts=True)
     return len(new_rows)
 
 

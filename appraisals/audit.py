@@ -4,7 +4,13 @@ in appraisals/services.py call these in the transaction of the change."""
 
 from decimal import Decimal
 
-from agents.audit import audit_entry_build, audit_record, audit_record_many, audit_snapshot
+from agents.audit import (
+    audit_entry_build,
+    audit_record,
+    audit_record_change,
+    audit_record_many,
+    audit_snapshot,
+)
 
 from .models import Appraisal, AppraisalCycle, AppraisalTemplate, CycleStatus
 
@@ -113,18 +119,27 @@ def cycle_audit(
 ) -> None:
     """Record a cycle's creation, change, opening or deletion (one INSERT; a change that
     changed nothing records nothing). `before` is cycle_audit_state before the change; a deletion
-    passes the id the cycle had."""
-    audit_record(
+    passes the id the cycle had; `changes` names the change itself (an opening)."""
+    if changes is not None:
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action=action,
+            instance=cycle,
+            changes=changes,
+            context=context,
+        )
+        return
+    audit_record_change(
         organization=organization,
         actor=actor,
         action=action,
         instance=cycle,
-        object_id=object_id,  # a deleted cycle's id, given by the caller
+        fields=CYCLE_AUDIT_FIELDS,
         before=before,
-        after=None if deleted or changes is not None else cycle_audit_state(cycle),
-        changes=changes,
+        deleted=deleted,
+        object_id=object_id,
         context=context,
-        only_if_changed=action.endswith(".update"),
     )
 
 

@@ -459,9 +459,10 @@ def appraisal_cycle_score(*, cycle: AppraisalCycle) -> dict:
             if cycle.status != CycleStatus.OPEN:
                 raise Conflict(_("Only an open cycle is scored."))
             return evaluation.cycle_evaluate(cycle, ahead=ahead)
-    finally:
+    except BaseException:
         if ahead is not None:
-            ahead.discard()  # unused after an error: the thread finishes on its own
+            ahead.discard()  # the thread finishes on its own, its answer unused
+        raise
 
 
 # --- Reviews -------------------------------------------------------------------------------------

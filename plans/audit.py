@@ -1,7 +1,7 @@
 """What the audit trail keeps of expenses and plan tasks (agents/audit.py records it). The
 services in plans/services.py call these in the transaction of the change."""
 
-from agents.audit import audit_record, audit_snapshot
+from agents.audit import audit_record, audit_record_change, audit_snapshot
 
 from .models import Expense, PlanTask
 
@@ -18,16 +18,16 @@ def expense_audit(
     """Record an expense's creation, change or deletion (`before`: expense_audit_state before
     the change; a deletion passes the id the expense had). A change that changed nothing (a
     retry) records nothing."""
-    audit_record(
+    audit_record_change(
         organization=organization,
         actor=actor,
         action=action,
         instance=expense,
-        object_id=object_id,
+        fields=EXPENSE_AUDIT_FIELDS,
         before=before,
-        after=None if action.endswith(".delete") else expense_audit_state(expense),
+        deleted=action.endswith(".delete"),
+        object_id=object_id,
         context={"budget": expense.budget_id},
-        only_if_changed=action.endswith(".update"),
     )
 
 

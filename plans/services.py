@@ -14,7 +14,13 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agents.audit import audit_entry_build, audit_record, audit_record_many, audit_snapshot
+from agents.audit import (
+    audit_entry_build,
+    audit_record,
+    audit_record_change,
+    audit_record_many,
+    audit_snapshot,
+)
 from agents.errors import Conflict
 from agents.models import Membership, Organization, Role
 from agents.products import product_check_sellable
@@ -69,15 +75,15 @@ PLAN_AUDIT_FIELDS = (*PLAN_FIELDS, "status")
 def plan_audit(*, organization, actor, action, plan, before=None, deleted=False, context=None):
     """Record a plan's change in the audit trail (one INSERT): the fields `before` names (all
     audited fields for a creation)."""
-    audit_record(
+    audit_record_change(
         organization=organization,
         actor=actor,
         action=action,
         instance=plan,
+        fields=tuple(before or PLAN_AUDIT_FIELDS),
         before=before,
-        after=None if deleted else audit_snapshot(plan, tuple(before or PLAN_AUDIT_FIELDS)),
+        deleted=deleted,
         context=context,
-        only_if_changed=action == "plan.update",
     )
 
 
