@@ -2,6 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
+from .compiled import CompiledQuery
 from .models import Membership, MemberStatus, Organization
 
 # Members who still work for the organization: they are due to report and can be appraised.
@@ -10,19 +11,24 @@ WORKING_STATUSES = (MemberStatus.PROBATION, MemberStatus.ACTIVE)
 
 def membership_for_user(*, user, org_slug: str) -> Membership | None:
     """The caller's membership in the organization named by the slug, or None. Members who left
-    are no longer members."""
+    are no longer members. The user is read with it (select_related): the API's bearer tokens
+    leave it unread until here (agents.api.authentication)."""
     if not user or not user.is_authenticated:
         return None
+    return _MEMBERSHIP_OF_USER.first(user_id=user.pk, org_slug=org_slug)
+
+
+def _membership_of_user(*, user_id: int, org_slug: str):
     return (
         Membership.objects.select_related("organization", "user")
-        .filter(
-            organization__slug=org_slug,
-            organization__is_active=True,
-            user=user,
-        )
+        .filter(organization__slug=org_slug, organization__is_active=True, user_id=user_id)
         .exclude(status=MemberStatus.LEFT)
-        .first()
+        .order_by("pk")[:1]
     )
+
+
+# Every organization-scoped request runs it: compiled once (agents.compiled).
+_MEMBERSHIP_OF_USER = CompiledQuery(_membership_of_user, kinds={"user_id": int, "org_slug": str})
 
 
 def memberships_of_user(*, user) -> QuerySet[Membership]:

@@ -12,7 +12,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.settings import api_settings
+from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from agents.api.authentication import DeferredJWTAuthentication, DeferredUser
 from agents.models import Membership, MemberStatus, Organization
 from agents.permissions import Rule
 from agents.selectors import member_scope_q, membership_for_user
@@ -54,6 +57,11 @@ class OrgScopedMixin:
 
     permission_classes = [permissions.IsAuthenticated, TenantAccess]
     access: dict[str, Rule] = {}
+    # Bearer tokens leave the user unread: resolve_tenant reads it with the membership.
+    authentication_classes = [
+        DeferredJWTAuthentication if klass is JWTAuthentication else klass
+        for klass in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+    ]
     member_scope: str | None = None
     own_field: str | None = None
 
@@ -64,7 +72,15 @@ class OrgScopedMixin:
     def resolve_tenant(self, request) -> None:
         if hasattr(self, "membership"):
             return
-        membership = membership_for_user(user=request.user, org_slug=self.kwargs["org_slug"])
+        user = request.user
+        membership = membership_for_user(user=user, org_slug=self.kwargs["org_slug"])
+        if type(user) is DeferredUser and not user.is_loaded:
+            # The bearer's user, read with the membership; simplejwt's 401s come first.
+            if membership is None:
+                user.load()
+            else:
+                user.resolve(membership.user)
+                request.user = membership.user
         if membership is None:
             raise NotFound(_("No such organization."))
         self.membership = membership

@@ -1,0 +1,164 @@
+"""Querysets compiled to SQL once, for the few statements every request runs.
+
+Django compiles a queryset to SQL each time it runs: for the membership lookup of every
+organization-scoped request (three tables joined), the compilation cost several times the
+query itself (issue 7, bench/README.md). `CompiledQuery` builds the queryset once per thread and
+database, keeps its SQL and the compiler that knows how to turn rows into model instances, and then
+only substitutes the parameters:
+
+    MEMBERSHIP = CompiledQuery(
+        lambda user_id, slug: Membership.objects.select_related("user").filter(
+            user_id=user_id, organization__slug=slug
+        )[:1]
+    )
+    MEMBERSHIP.first(user_id=7, slug="acme")
+
+The builder is called once with a stand-in value per parameter, and each stand-in must reach the
+SQL parameters unchanged (integers, strings, dates in the form the database adapter gives them;
+a model instance would be transformed, and is refused when compiling). The rows are built as
+ModelIterable builds them: from_db, select_related populators, annotations, the database's
+converters. The answer is the queryset's answer; tests compare the two.
+"""
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
+
+# Stand-ins unlikely to be a constant of a query (a count, an id of a fixed row, a flag).
+_INT_STANDIN_BASE = -7_340_032_000_000
+_STR_STANDIN_PREFIX = "\x00compiled-parameter:"
+_DATE_STANDIN_BASE = dt.date(1, 2, 3)
+_STANDIN_SPACING = 1_000_000  # more than any list's length
+# A list parameter compiles once per length up to this many items; longer lists each time.
+_LIST_LIMIT = 64
+
+
+class CompiledQueryError(TypeError):
+    """The builder transformed a parameter, so its SQL cannot be reused with other values."""
+
+
+class _Compiled:
+    def __init__(self, compiler, sql: str, params, slots: list[tuple]):
+        self.compiler = compiler
+        self.sql = sql
+        self.params = list(params)
+        # (position in params, parameter name, index in a list parameter, as ISO text)
+        self.slots = slots
+        klass_info = compiler.klass_info
+        select_fields = klass_info["select_fields"]
+        self.model = klass_info["model"]
+        self.start, self.end = select_fields[0], select_fields[-1] + 1
+        self.init_list = [f[0].target.attname for f in compiler.select[self.start : self.end]]
+        self.annotations = compiler.annotation_col_map or {}
+
+
+class CompiledQuery:
+    """See the module docstring. `builder(**params)` returns the queryset; `kinds` names its
+    parameters: `int`, `str`, `datetime.date`, or `list` (of int, for `__in`: compiled once per
+    length)."""
+
+    def __init__(self, builder: Callable[..., QuerySet], *, kinds: dict[str, type]):
+        self.builder = builder
+        self.kinds = kinds
+        self._local = threading.local()
+
+    def _standins(self, lengths: dict[str, int]) -> dict[str, object]:
+        standins = {}
+        for number, (name, kind) in enumerate(self.kinds.items()):
+            if kind is int:
+                standins[name] = _INT_STANDIN_BASE - number * _STANDIN_SPACING
+            elif kind is str:
+                standins[name] = f"{_STR_STANDIN_PREFIX}{number}"
+            elif kind is dt.date:
+                standins[name] = _DATE_STANDIN_BASE + dt.timedelta(days=number)
+            elif kind is list:
+                base = _INT_STANDIN_BASE - number * _STANDIN_SPACING
+                standins[name] = [base - 1 - i for i in range(lengths[name])]
+            else:
+                raise CompiledQueryError(f"{name}: only int, str, date and list of int compile")
+        return standins
+
+    def _compile(self, using: str, lengths: dict[str, int]) -> _Compiled:
+        standins = self._standins(lengths)
+        queryset = self.builder(**standins)
+        if (
+            queryset._iterable_class is not ModelIterable
+            or queryset._prefetch_related_lookups
+            or queryset._known_related_objects
+        ):
+            raise CompiledQueryError("only plain model querysets (select_related) compile")
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        wanted = {}  # stand-in value -> (name, index in a list, given as ISO text)
+        for name, standin in standins.items():
+            if isinstance(standin, list):
+                wanted.update({value: (name, i, False) for i, value in enumerate(standin)})
+            else:
+                wanted[standin] = (name, None, False)
+            if isinstance(standin, dt.date):  # SQLite's adapter gives dates as text
+                wanted[standin.isoformat()] = (name, None, True)
+        slots = [
+            (i, *wanted[value])
+            for i, value in enumerate(params)
+            if type(value) in (int, str, dt.date) and value in wanted
+        ]
+        missing = {key[:2] for key in wanted.values()} - {(name, i) for _, name, i, _ in slots}
+        if missing:
+            names = sorted({name for name, _ in missing})
+            raise CompiledQueryError(f"parameters transformed by the queryset: {names}")
+        return _Compiled(compiler, sql, params, slots)
+
+    def all(self, *, using: str = "default", **values) -> list:
+        """The queryset's instances for these parameter values."""
+        if set(values) != set(self.kinds):
+            raise TypeError(f"expected the parameters {sorted(self.kinds)}, got {sorted(values)}")
+        lengths = {}
+        for name, kind in self.kinds.items():
+            value = values[name]
+            if kind is list:
+                value = values[name] = list(value)
+                if not all(type(item) is int for item in value):
+                    raise TypeError(f"{name} must be a list of int")
+                if not value:
+                    return []  # `IN ()` matches nothing: the queryset would not query
+                lengths[name] = len(value)
+            elif not isinstance(value, kind):
+                raise TypeError(f"{name} must be {kind.__name__}")
+        key = (using, connections[using].vendor, *sorted(lengths.items()))
+        if any(length > _LIST_LIMIT for length in lengths.values()):
+            compiled = self._compile(using, lengths)  # rare shapes are not kept
+        else:
+            cache = self._local.__dict__.setdefault("compiled", {})
+            compiled = cache.get(key)
+            if compiled is None:
+                compiled = cache[key] = self._compile(using, lengths)
+        params = list(compiled.params)
+        for place, name, index, as_text in compiled.slots:
+            value = values[name] if index is None else values[name][index]
+            params[place] = value.isoformat() if as_text else value
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return []
+        compiler = compiled.compiler
+        related_populators = get_related_populators(compiler.klass_info, compiler.select, using)
+        found = []
+        for row in compiler.results_iter([rows]):
+            values_of_model = row[compiled.start : compiled.end]
+            obj = compiled.model.from_db(using, compiled.init_list, values_of_model)
+            for populator in related_populators:
+                populator.populate(row, obj)
+            for attr_name, col_pos in compiled.annotations.items():
+                setattr(obj, attr_name, row[col_pos])
+            found.append(obj)
+        return found
+
+    def first(self, *, using: str = "default", **values):
+        """The first instance, or None (the builder orders and limits: it is its SQL)."""
+        return next(iter(self.all(using=using, **values)), None)
