@@ -6,6 +6,7 @@ import datetime as dt
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agents.calendar import is_working_day
+from agents.compiled import CompiledQuery
 from agents.models import Customer, Membership, Organization, Product
 from agents.selectors import WORKING_STATUSES, member_scope_q
 
@@ -13,17 +14,10 @@ from .metrics import REPORTING_ROLES
 from .models import DailyReport, FeedbackStatus, MarketFeedback, SalesEntry
 
 
-def customers_visible_to(*, organization: Organization, member: Membership) -> QuerySet[Customer]:
-    """The customers a member may refer to in their records: those owned by the member or
-    someone in their subtree (owners and admins: every customer of the organization)."""
-    return Customer.objects.filter(organization=organization).filter(
-        member_scope_q(membership=member, prefix="owner__")
-    )
-
-
 def customer_is_visible_to(*, member: Membership, customer: Customer) -> bool:
-    """The same rule as `customers_visible_to` for one loaded customer (its owner is read, so
-    load customers with select_related("owner") when checking many)."""
+    """Whether a member may refer to a customer in their records: one owned by the member or
+    someone in their subtree (owners and admins: every customer of the organization), the rule
+    of `member_scope_q`. The owner is read: load customers with select_related("owner")."""
     if customer.organization_id != member.organization_id:
         return False
     if member.is_manager:
@@ -41,23 +35,37 @@ def sales_references(
 ) -> tuple[dict[int, Product], dict[int, Customer]]:
     """The products of the organization and the customers visible to the member among the given
     ids, two queries whatever the number of lines. Ids that are missing are unknown or out of
-    reach: both answer the same, so another tenant's ids leak nothing."""
+    reach: both answer the same, so another tenant's ids leak nothing. Every report PUT runs
+    them: compiled once (agents.compiled), with `customer_is_visible_to` for the customers."""
     products = {
         product.pk: product
-        for product in Product.objects.filter(
-            organization=organization, pk__in=product_ids
-        ).order_by()  # a lookup table: no ordering to compile and sort by
+        for product in _PRODUCTS_BY_ID.all(organization_id=organization.pk, ids=sorted(product_ids))
     }
-    customers = {}
-    if customer_ids:
-        customers = {
-            customer.pk: customer
-            for customer in customers_visible_to(organization=organization, member=member)
-            .filter(pk__in=customer_ids)
-            .select_related("owner")
-            .order_by()
-        }
+    customers = {
+        customer.pk: customer
+        for customer in _CUSTOMERS_BY_ID.all(
+            organization_id=organization.pk, ids=sorted(customer_ids)
+        )
+        if customer_is_visible_to(member=member, customer=customer)
+    }
     return products, customers
+
+
+# A lookup table: no ordering to compile and sort by.
+_PRODUCTS_BY_ID = CompiledQuery(
+    lambda organization_id, ids: Product.objects.filter(
+        organization_id=organization_id, pk__in=ids
+    ).order_by(),
+    kinds={"organization_id": int, "ids": list},
+)
+_CUSTOMERS_BY_ID = CompiledQuery(
+    lambda organization_id, ids: (
+        Customer.objects.filter(organization_id=organization_id, pk__in=ids)
+        .select_related("owner")
+        .order_by()
+    ),
+    kinds={"organization_id": int, "ids": list},
+)
 
 
 def members_due_to_report(*, organization: Organization, day: dt.date) -> QuerySet[Membership]:

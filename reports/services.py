@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agents.audit import audit_record, audit_snapshot
+from agents.compiled import CompiledQuery
 from agents.errors import Conflict
 from agents.models import Customer, Membership, Organization, Product, Role
 from agents.products import inactive_product_message, product_check_sellable
@@ -146,11 +147,26 @@ def _check_report_day(*, organization: Organization, day: dt.date, now: dt.datet
 
 def _locked_report(*, organization: Organization, member: Membership, day: dt.date):
     """The member's report for the day, locked for the rest of the transaction, or None."""
-    return (
+    return _LOCKED_REPORT.first(organization_id=organization.pk, member_id=member.pk, day=day)
+
+
+# Every report PUT runs it: compiled once (agents.compiled).
+_LOCKED_REPORT = CompiledQuery(
+    lambda organization_id, member_id, day: (
         DailyReport.objects.select_for_update()
-        .filter(organization=organization, member=member, date=day)
-        .order_by("pk")  # one row at most (unique): not the list's ordering
-        .first()
+        .filter(organization_id=organization_id, member_id=member_id, date=day)
+        .order_by("pk")[:1]  # one row at most (unique): not the list's ordering
+    ),
+    kinds={"organization_id": int, "member_id": int, "day": dt.date},
+)
+
+
+def _report_lines_delete(*, organization: Organization, report: DailyReport) -> None:
+    """Delete the report's sales lines. Nothing refers to a SalesEntry and no signal watches its
+    deletion, so QuerySet.delete would end in this same single DELETE, after building a
+    Collector to find that out (a guard test fails the day that changes)."""
+    SalesEntry.objects.filter(organization=organization, daily_report=report)._raw_delete(
+        SalesEntry.objects.db
     )
 
 
@@ -276,7 +292,7 @@ def _daily_report_write(*, organization, member, day, data, lines, now):
     report.updated_at = now
     report.save()  # an insert that lost a race raises IntegrityError here
     if not created:
-        SalesEntry.objects.filter(organization=organization, daily_report=report).delete()
+        _report_lines_delete(organization=organization, report=report)
     written = SalesEntry.objects.bulk_create(
         _report_lines(organization=organization, report=report, lines=lines, member=member)
     )

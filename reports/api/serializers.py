@@ -80,6 +80,20 @@ def _iso_zone(field: serializers.DateTimeField):
     return field.timezone if hasattr(field, "timezone") else field.default_timezone()
 
 
+_SHARED_FIELDS: dict[type, dict] = {}
+
+
+def shared_fields(serializer_class) -> dict:
+    """`serializer_class().fields`, built once per class and shared, for answers whose fields
+    depend on nothing of the request (read-only, no hyperlinks, no querysets) and are only used
+    to format values. DRF builds a serializer's fields for every instance, which was a fifth of a
+    report PUT's time (issue 7, bench/README.md)."""
+    fields = _SHARED_FIELDS.get(serializer_class)
+    if fields is None:  # a benign race: two builds give equal fields
+        fields = _SHARED_FIELDS[serializer_class] = serializer_class(context={}).fields
+    return fields
+
+
 def _lines_of(report) -> list:
     """The report's lines as attached (report_lines_attach, the PUT), else from the database."""
     attached = getattr(report, "_prefetched_objects_cache", {}).get("lines")
@@ -99,7 +113,7 @@ class SalesLineSerializer(serializers.ModelSerializer):
         to_representation), without its per-field attribute lookup: a page of reports nests
         hundreds of lines (issue 7, bench/README.md). Falls back to ModelSerializer's own when
         the declared fields differ from those handled here."""
-        fields = self.fields
+        fields = shared_fields(type(self))
         if tuple(fields) != self.HANDLED:
             return super().to_representation(instance)
         return {
@@ -250,7 +264,7 @@ class DailyReportSerializer(serializers.ModelSerializer):
         """ModelSerializer's answer (ids for relations, each field's own to_representation for
         dates, times and lines) without its per-field attribute lookup: a page holds up to 200
         reports (issue 7, bench/README.md)."""
-        fields = self.fields
+        fields = shared_fields(type(self))
         if tuple(fields) != self.HANDLED:
             return super().to_representation(instance)
 
@@ -316,9 +330,7 @@ class DailyReportSerializer(serializers.ModelSerializer):
             "collected_amount": sum((line.collected for line in lines), Decimal("0.00")),
             "profit": sum((line.profit for line in lines), Decimal("0.00")),
         }
-        fields = self.context.get("_totals_fields")
-        if fields is None:
-            fields = self.context["_totals_fields"] = DailyReportTotalsSerializer().fields
+        fields = shared_fields(DailyReportTotalsSerializer)
         return {
             "quantity": fields["quantity"].to_representation(totals.pop("quantity")),
             **{name: decimal_text(fields[name], value) for name, value in totals.items()},

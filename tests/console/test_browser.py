@@ -150,8 +150,14 @@ def test_the_dashboard_draws_the_right_numbers_in_a_real_browser(
     browser.find_element(By.NAME, "username").send_keys("admin")
     browser.find_element(By.NAME, "password").send_keys("pass-word-123")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    # The admin index leads to the dashboard; one organization: straight to it.
-    browser.find_element(By.ID, "console-dashboard-link").click()
+    # The admin index leads to the dashboard; one organization: straight to it. The click that
+    # submitted the form may return before the index is there on a loaded machine: wait for it.
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(
+        expected_conditions.element_to_be_clickable((By.ID, "console-dashboard-link"))
+    ).click()
     assert browser.current_url == f"{live_server.url}{DASHBOARD}"
     assert browser.find_element(By.CSS_SELECTOR, "#content-main.console")
     answered = LANGUAGES[language][1]

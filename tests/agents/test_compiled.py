@@ -1,0 +1,166 @@
+"""agents.compiled: a queryset compiled once answers as the queryset does."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agents.compiled import CompiledQuery, CompiledQueryError
+from agents.models import Membership, MemberStatus, Organization
+from agents.selectors import _membership_of_user, membership_for_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _same(a: Membership | None, b: Membership | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (
+        a.pk == b.pk
+        and a.__dict__.keys() >= {"role", "status", "path"}
+        and all(getattr(a, f.attname) == getattr(b, f.attname) for f in Membership._meta.fields)
+        and a.organization.policies == b.organization.policies
+        and a.organization.calendar_token == b.organization.calendar_token
+        and a.user.password == b.user.password
+    )
+
+
+@pytest.mark.parametrize("persona", ["owner", "agent", "sub_agent", "outsider"])
+@pytest.mark.parametrize("slug", ["acme", "rival", "nowhere"])
+def test_the_membership_lookup_answers_as_the_queryset(world, persona, slug):
+    world.org.policies = {"report_unlock_hours": 12, "nested": {"a": [1, 2]}}
+    world.org.save(update_fields=["policies"])
+    user = world.member(persona).user
+    expected = _membership_of_user(user_id=user.pk, org_slug=slug).first()
+    got = membership_for_user(user=user, org_slug=slug)
+    assert _same(got, expected)
+
+
+def test_the_lookup_reads_one_row_with_its_organization_and_user(world):
+    with CaptureQueriesContext(connection) as queries:
+        member = membership_for_user(user=world.agent.user, org_slug="acme")
+        assert member.organization.slug == "acme"
+        assert member.user.username == "agent"
+        assert member.organization.policies == world.org.policies  # JSON decoded
+    assert len(queries) == 1
+
+
+def test_members_who_left_and_inactive_organizations_are_not_found(world):
+    world.agent.status = MemberStatus.LEFT
+    world.agent.save(update_fields=["status"])
+    assert membership_for_user(user=world.agent.user, org_slug="acme") is None
+    Organization.objects.filter(pk=world.org.pk).update(is_active=False)
+    assert membership_for_user(user=world.owner.user, org_slug="acme") is None
+
+
+def test_the_values_are_parameters_not_sql(world):
+    """A slug that looks like SQL is a value like any other."""
+    assert membership_for_user(user=world.agent.user, org_slug="acme' OR '1'='1") is None
+
+
+def test_a_parameter_the_queryset_transforms_is_refused():
+    query = CompiledQuery(
+        lambda prefix: Membership.objects.filter(path__startswith=prefix), kinds={"prefix": str}
+    )
+    with pytest.raises(CompiledQueryError):
+        query.all(prefix="/1/")
+
+
+def test_values_must_have_the_declared_kind(world):
+    query = CompiledQuery(
+        lambda pk: Membership.objects.filter(pk=pk).order_by("pk"), kinds={"pk": int}
+    )
+    assert [m.pk for m in query.all(pk=world.agent.pk)] == [world.agent.pk]
+    with pytest.raises(TypeError):
+        query.all(pk=str(world.agent.pk))
+    with pytest.raises(TypeError):
+        query.all()
+
+
+def test_values_and_prefetches_are_refused():
+    with pytest.raises(CompiledQueryError):
+        CompiledQuery(
+            lambda pk: Membership.objects.filter(pk=pk).values("pk"), kinds={"pk": int}
+        ).all(pk=1)
+    with pytest.raises(CompiledQueryError):
+        CompiledQuery(
+            lambda pk: Membership.objects.filter(pk=pk).prefetch_related("downline"),
+            kinds={"pk": int},
+        ).all(pk=1)
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 70])
+def test_list_parameters_compile_per_length(world, count):
+    from agents.models import Product
+    from tests.agents.factories import ProductFactory
+
+    products = [ProductFactory(organization=world.org) for _ in range(3)]
+    foreign = ProductFactory(organization=world.rival)
+    query = CompiledQuery(
+        lambda org, ids: Product.objects.filter(organization_id=org, pk__in=ids).order_by("pk"),
+        kinds={"org": int, "ids": list},
+    )
+    ids = ([p.pk for p in products] + [foreign.pk, 10**9] * 40)[:count]
+    expected = list(Product.objects.filter(organization=world.org, pk__in=ids).order_by("pk"))
+    got = query.all(org=world.org.pk, ids=ids)
+    assert [(p.pk, p.name, p.price) for p in got] == [(p.pk, p.name, p.price) for p in expected]
+    assert query.all(org=world.org.pk, ids=ids + ids[:1]) == got  # duplicates: the same rows
+    with pytest.raises(TypeError):
+        query.all(org=world.org.pk, ids=["1"])
+
+
+def test_sales_references_keep_the_customer_scope(world):
+    from reports.selectors import sales_references
+    from tests.agents.factories import CustomerFactory
+
+    own = CustomerFactory(organization=world.org, owner=world.agent)
+    downline = CustomerFactory(organization=world.org, owner=world.sub_agent)
+    sideways = CustomerFactory(organization=world.org, owner=world.other_agent)
+    unowned = CustomerFactory(organization=world.org, owner=None)
+    foreign = CustomerFactory(organization=world.rival, owner=world.outsider)
+    ids = {own.pk, downline.pk, sideways.pk, unowned.pk, foreign.pk}
+    _, seen = sales_references(
+        organization=world.org, member=world.agent, product_ids=set(), customer_ids=ids
+    )
+    assert set(seen) == {own.pk, downline.pk}
+    _, seen = sales_references(
+        organization=world.org, member=world.admin, product_ids=set(), customer_ids=ids
+    )
+    assert set(seen) == {own.pk, downline.pk, sideways.pk, unowned.pk}
+
+
+def test_date_parameters_and_row_locks(world):
+    import datetime as dt
+
+    from reports.models import DailyReport
+    from reports.services import _LOCKED_REPORT
+
+    day = dt.date(2026, 3, 2)
+    now = dt.datetime.now(dt.UTC)
+    report = DailyReport.objects.create(
+        organization=world.org, member=world.agent, date=day, submitted_at=now, updated_at=now
+    )
+    from django.db import transaction
+
+    with transaction.atomic():
+        got = _LOCKED_REPORT.first(
+            organization_id=world.org.pk, member_id=world.agent.pk, day=day
+        )
+        assert got.pk == report.pk and got.date == day
+        assert (
+            _LOCKED_REPORT.first(
+                organization_id=world.org.pk, member_id=world.agent.pk, day=day.replace(day=3)
+            )
+            is None
+        )
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in _LOCKED_REPORT._local.compiled[("default", "postgresql")].sql
+
+
+def test_report_lines_are_deleted_without_a_collector_only_while_that_is_safe():
+    """reports.services._report_lines_delete skips QuerySet.delete's Collector: true only while
+    nothing refers to a sales line and no signal watches their deletion."""
+    from django.db.models.deletion import Collector
+
+    from reports.models import SalesEntry
+
+    assert Collector(using="default", origin=None).can_fast_delete(SalesEntry.objects.all())
