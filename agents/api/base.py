@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.settings import api_settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from agents.api.authentication import DeferredJWTAuthentication, DeferredUser
@@ -57,11 +56,6 @@ class OrgScopedMixin:
 
     permission_classes = [permissions.IsAuthenticated, TenantAccess]
     access: dict[str, Rule] = {}
-    # Bearer tokens leave the user unread: resolve_tenant reads it with the membership.
-    authentication_classes = [
-        DeferredJWTAuthentication if klass is JWTAuthentication else klass
-        for klass in api_settings.DEFAULT_AUTHENTICATION_CLASSES
-    ]
     member_scope: str | None = None
     own_field: str | None = None
 
@@ -69,6 +63,17 @@ class OrgScopedMixin:
     membership: Membership
 
     # --- tenant ------------------------------------------------------------------------------
+    def get_authenticators(self):
+        """Bearer tokens leave the user unread: resolve_tenant reads it with the membership.
+        The schema documents simplejwt's scheme, whose tokens these are."""
+        authenticators = super().get_authenticators()
+        if getattr(self, "swagger_fake_view", False):
+            return authenticators
+        return [
+            DeferredJWTAuthentication() if type(each) is JWTAuthentication else each
+            for each in authenticators
+        ]
+
     def resolve_tenant(self, request) -> None:
         if hasattr(self, "membership"):
             return

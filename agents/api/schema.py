@@ -2,17 +2,8 @@
 operation, so clients (and the schemathesis run in tests/test_fuzz_api.py) know which status codes
 to expect: DRF's views answer them, but drf-spectacular only documents the success codes."""
 
-from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
-
-
-class DeferredJWTScheme(SimpleJWTScheme):
-    """The organization-scoped routes' bearer tokens are simplejwt's (agents.api.authentication
-    only defers reading the user): the same `jwtAuth` scheme."""
-
-    target_class = "agents.api.authentication.DeferredJWTAuthentication"
-
 
 _DETAIL = {
     "type": "object",
