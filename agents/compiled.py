@@ -7,9 +7,10 @@ database, keeps its SQL and the compiler that knows how to turn rows into model 
 only substitutes the parameters:
 
     MEMBERSHIP = CompiledQuery(
-        lambda user_id, slug: Membership.objects.select_related("user").filter(
-            user_id=user_id, organization__slug=slug
-        )[:1]
+        lambda user_id, slug: Membership.objects.select_related("user")
+        .filter(user_id=user_id, organization__slug=slug)
+        .order_by("pk")[:1],
+        kinds={"user_id": int, "slug": str},
     )
     MEMBERSHIP.first(user_id=7, slug="acme")
 
@@ -126,7 +127,7 @@ class CompiledQuery:
                 if not value:
                     return []  # `IN ()` matches nothing: the queryset would not query
                 lengths[name] = len(value)
-            elif not isinstance(value, kind):
+            elif type(value) is not kind:  # not a bool for an int, nor a datetime for a date
                 raise TypeError(f"{name} must be {kind.__name__}")
         key = (using, connections[using].vendor, *sorted(lengths.items()))
         if any(length > _LIST_LIMIT for length in lengths.values()):

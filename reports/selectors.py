@@ -34,9 +34,9 @@ def sales_references(
     customer_ids: set[int],
 ) -> tuple[dict[int, Product], dict[int, Customer]]:
     """The products of the organization and the customers visible to the member among the given
-    ids, two queries whatever the number of lines. Ids that are missing are unknown or out of
-    reach: both answer the same, so another tenant's ids leak nothing. Every report PUT runs
-    them: compiled once (agents.compiled), with `customer_is_visible_to` for the customers."""
+    ids, at most two queries whatever the number of lines. Ids that are missing are unknown or
+    out of reach: both answer the same, so another tenant's ids leak nothing. Every report PUT
+    runs them: compiled once (agents.compiled), with `customer_is_visible_to` for customers."""
     products = {
         product.pk: product
         for product in _PRODUCTS_BY_ID.all(organization_id=organization.pk, ids=sorted(product_ids))

@@ -104,12 +104,17 @@ def test_bearer_tokens_answer_as_the_session_does(world, persona, method, path, 
 
 
 def test_the_request_user_is_the_real_user_after_the_tenant(world):
-    """A write that records who did it sees the user read with the membership."""
+    """After the tenant, the request's user is the User row read with the membership (not the
+    deferred stand-in), and a write that records who did it records the caller."""
+    from agents.models import User
+
     client = bearer(world.owner.user)
     response = client.patch(
         "/api/v1/orgs/acme/settings/", {"name": "Acme Renamed"}, format="json"
     )
     assert response.status_code == 200, response.data
+    assert type(response.wsgi_request.user) is User
+    assert response.wsgi_request.user.pk == world.owner.user.pk
     from agents.models import AuditEntry
 
     entry = AuditEntry.objects.filter(organization=world.org).latest("pk")

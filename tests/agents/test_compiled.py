@@ -73,6 +73,8 @@ def test_values_must_have_the_declared_kind(world):
     with pytest.raises(TypeError):
         query.all(pk=str(world.agent.pk))
     with pytest.raises(TypeError):
+        query.all(pk=True)
+    with pytest.raises(TypeError):
         query.all()
 
 
