@@ -8,5 +8,7 @@ class AgentsConfig(AppConfig):
 
     def ready(self):
         from .api.strict import strict_char_fields_install
+        from .lookups import any_of_install
 
         strict_char_fields_install()
+        any_of_install()

@@ -27,7 +27,9 @@ from collections.abc import Callable
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.signals import post_init, pre_init
 
 # Stand-ins unlikely to be a constant of a query (a count, an id of a fixed row, a flag).
 _INT_STANDIN_BASE = -7_340_032_000_000
@@ -163,3 +165,25 @@ class CompiledQuery:
     def first(self, *, using: str = "default", **values):
         """The first instance, or None (the builder orders and limits: it is its SQL)."""
         return next(iter(self.all(using=using, **values)), None)
+
+
+def instances_from_values(model, attnames: tuple[str, ...], rows, *, using: str = "default"):
+    """Model instances from `values_list(*attnames)` rows, as unpickling builds them (the state
+    set directly, `Model.__init__` skipped), for the hundreds of rows of one answer: `from_db`
+    spent about 20 µs a row in `__init__`, most of the lines' share of a 200-report page
+    (issue 7, bench/README.md). The other fields are deferred, as with `only(*attnames)`. A model
+    with pre_init or post_init receivers is built by `from_db`, which sends them."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return [model.from_db(using, attnames, row) for row in rows]
+    new = model.__new__
+    found = []
+    for row in rows:
+        obj = new(model)
+        state = ModelState()
+        state.adding = False
+        state.db = using
+        fields = obj.__dict__
+        fields.update(zip(attnames, row, strict=True))
+        fields["_state"] = state
+        found.append(obj)
+    return found

@@ -6,7 +6,7 @@ import datetime as dt
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agents.calendar import is_working_day
-from agents.compiled import CompiledQuery
+from agents.compiled import CompiledQuery, instances_from_values
 from agents.models import Customer, Membership, Organization, Product
 from agents.selectors import WORKING_STATUSES, member_scope_q
 
@@ -132,17 +132,20 @@ def report_lines_attach(reports: list[DailyReport]) -> list[DailyReport]:
     """Give each report its sales lines (in the order they were filed) from one query, set as
     what `report.lines.all()` answers. The same query as prefetch_related with a Prefetch, but
     without the per-report filtered queryset Django builds for each of them (a page of 200
-    reports spent more time there than in the query: issue 7, bench/README.md)."""
+    reports spent more time there than in the query: issue 7, bench/README.md); the lines are
+    built from their values (agents.compiled.instances_from_values), with the other fields
+    deferred as `only()` would."""
     by_report: dict[int, list[SalesEntry]] = {report.pk: [] for report in reports}
     if by_report:
-        lines = (
+        rows = (
             SalesEntry.objects.filter(
-                organization_id=reports[0].organization_id, daily_report_id__in=list(by_report)
+                organization_id=reports[0].organization_id,
+                daily_report_id__any_of=list(by_report),  # one parameter (agents.lookups)
             )
             .order_by("id")
-            .only(*REPORT_LINE_FIELDS)
+            .values_list(*REPORT_LINE_FIELDS)
         )
-        for line in lines:
+        for line in instances_from_values(SalesEntry, REPORT_LINE_FIELDS, rows):
             by_report[line.daily_report_id].append(line)
     for report in reports:
         report._prefetched_objects_cache = {"lines": by_report[report.pk]}

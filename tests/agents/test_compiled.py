@@ -166,3 +166,67 @@ def test_report_lines_are_deleted_without_a_collector_only_while_that_is_safe():
     from reports.models import SalesEntry
 
     assert Collector(using="default", origin=None).can_fast_delete(SalesEntry.objects.all())
+
+
+def test_any_of_matches_in(world):
+    from agents.models import Product
+    from tests.agents.factories import ProductFactory
+
+    products = [ProductFactory(organization=world.org) for _ in range(4)]
+    ids = [products[0].pk, products[2].pk, products[2].pk, 10**9]
+    expected = list(Product.objects.filter(pk__in=ids).order_by("pk"))
+    assert list(Product.objects.filter(pk__any_of=ids).order_by("pk")) == expected
+    assert list(Product.objects.filter(organization_id__any_of=[world.org.pk])) == list(
+        Product.objects.filter(organization=world.org)
+    )
+    assert list(Product.objects.filter(pk__any_of=[])) == []
+    with pytest.raises(TypeError):
+        Product.objects.filter(pk__any_of=["1"])
+    if connection.vendor == "postgresql":
+        sql = str(Product.objects.filter(pk__any_of=ids).query)
+        assert "= ANY(" in sql and " IN " not in sql
+
+
+def test_instances_from_values_are_the_instances_only_would_give(world):
+    from agents.compiled import instances_from_values
+    from reports.models import SalesEntry
+    from reports.selectors import REPORT_LINE_FIELDS
+    from tests.reports.factories import SalesEntryFactory
+
+    for _ in range(3):
+        SalesEntryFactory(organization=world.org, member=world.agent)
+    queryset = SalesEntry.objects.order_by("pk")
+    expected = list(queryset.only(*REPORT_LINE_FIELDS))
+    got = instances_from_values(
+        SalesEntry, REPORT_LINE_FIELDS, queryset.values_list(*REPORT_LINE_FIELDS)
+    )
+    assert got == expected  # same model, same pk
+    for mine, theirs in zip(got, expected, strict=True):
+        assert {f: getattr(mine, f) for f in REPORT_LINE_FIELDS} == {
+            f: getattr(theirs, f) for f in REPORT_LINE_FIELDS
+        }
+        assert mine.get_deferred_fields() == theirs.get_deferred_fields()
+        assert mine._state.adding is False and mine._state.db == "default"
+        assert mine.source == theirs.source  # a deferred field is read on demand
+        assert mine.product.pk == theirs.product_id
+
+
+def test_instances_from_values_send_init_signals_when_someone_listens(world):
+    from django.db.models.signals import post_init
+
+    from agents.compiled import instances_from_values
+    from reports.models import SalesEntry
+    from tests.reports.factories import SalesEntryFactory
+
+    entry = SalesEntryFactory(organization=world.org, member=world.agent)
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=SalesEntry)
+    try:
+        got = instances_from_values(SalesEntry, ("id", "quantity"), [(entry.pk, entry.quantity)])
+    finally:
+        post_init.disconnect(receiver, sender=SalesEntry)
+    assert seen == got and got[0].quantity == entry.quantity
