@@ -211,9 +211,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "agents.api.schema.AgentTeamsAutoSchema",
     "EXCEPTION_HANDLER": "agents.api.exceptions.exception_handler",
+    # DRF's anon/user throttles: one Redis round trip, failing open (agents/api/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "agents.api.throttling.AnonRateThrottle",
+        "agents.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
