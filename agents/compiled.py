@@ -22,6 +22,7 @@ converters. The answer is the queryset's answer; tests compare the two.
 """
 
 import datetime as dt
+import functools
 import threading
 from collections.abc import Callable
 
@@ -45,7 +46,7 @@ class CompiledQueryError(TypeError):
 
 
 class _Compiled:
-    def __init__(self, compiler, sql: str, params, slots: list[tuple]):
+    def __init__(self, compiler, sql: str, params, slots: list[tuple], using: str):
         self.compiler = compiler
         self.sql = sql
         self.params = list(params)
@@ -57,6 +58,11 @@ class _Compiled:
         self.start, self.end = select_fields[0], select_fields[-1] + 1
         self.init_list = [f[0].target.attname for f in compiler.select[self.start : self.end]]
         self.annotations = compiler.annotation_col_map or {}
+        # What results_iter and ModelIterable work out on every run, once.
+        self.converters = compiler.get_converters(
+            [column[0] for column in compiler.select[: compiler.col_count]]
+        )
+        self.related_populators = get_related_populators(klass_info, compiler.select, using)
 
 
 class CompiledQuery:
@@ -113,7 +119,7 @@ class CompiledQuery:
         if missing:
             names = sorted({name for name, _ in missing})
             raise CompiledQueryError(f"parameters transformed by the queryset: {names}")
-        return _Compiled(compiler, sql, params, slots)
+        return _Compiled(compiler, sql, params, slots, using)
 
     def all(self, *, using: str = "default", **values) -> list:
         """The queryset's instances for these parameter values."""
@@ -149,14 +155,15 @@ class CompiledQuery:
             rows = cursor.fetchall()
         if not rows:
             return []
-        compiler = compiled.compiler
-        related_populators = get_related_populators(compiler.klass_info, compiler.select, using)
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
         found = []
-        for row in compiler.results_iter([rows]):
-            values_of_model = row[compiled.start : compiled.end]
-            obj = compiled.model.from_db(using, compiled.init_list, values_of_model)
-            for populator in related_populators:
-                populator.populate(row, obj)
+        for row in rows:
+            obj = _from_db(
+                compiled.model, using, compiled.init_list, row[compiled.start : compiled.end]
+            )
+            for populator in compiled.related_populators:
+                _populate(populator, row, obj)
             for attr_name, col_pos in compiled.annotations.items():
                 setattr(obj, attr_name, row[col_pos])
             found.append(obj)
@@ -167,6 +174,54 @@ class CompiledQuery:
         return next(iter(self.all(using=using, **values)), None)
 
 
+def _bare_instance(model, using: str, attnames, values):
+    """An instance with its state set directly, the way unpickling builds one."""
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = using
+    fields = obj.__dict__
+    fields.update(zip(attnames, values, strict=True))
+    fields["_state"] = state
+    return obj
+
+
+@functools.cache
+def _concrete_attnames(model) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+def _from_db(model, using: str, attnames: list[str], values):
+    """`model.from_db(using, attnames, values)`; without `__init__` when every concrete field
+    is given (which from_db then takes in the concrete fields' order) and no init signal has
+    receivers (see instances_from_values)."""
+    concrete = _concrete_attnames(model)
+    if (
+        len(values) != len(concrete)
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+    ):
+        return model.from_db(using, attnames, values)
+    return _bare_instance(model, using, concrete, values)
+
+
+def _populate(populator, row, from_obj) -> None:
+    """`RelatedPopulator.populate` (Django 5.2), building the related instance with _from_db."""
+    if populator.reorder_for_init:
+        obj_data = populator.reorder_for_init(row)
+    else:
+        obj_data = row[populator.cols_start : populator.cols_end]
+    if obj_data[populator.pk_idx] is None:
+        obj = None
+    else:
+        obj = _from_db(populator.model_cls, populator.db, populator.init_list, obj_data)
+        for nested in populator.related_populators:
+            _populate(nested, row, obj)
+    populator.local_setter(from_obj, obj)
+    if obj is not None:
+        populator.remote_setter(obj, from_obj)
+
+
 def instances_from_values(model, attnames: tuple[str, ...], rows, *, using: str = "default"):
     """Model instances from `values_list(*attnames)` rows, as unpickling builds them (the state
     set directly, `Model.__init__` skipped), for the hundreds of rows of one answer: `from_db`
@@ -175,15 +230,4 @@ def instances_from_values(model, attnames: tuple[str, ...], rows, *, using: str 
     with pre_init or post_init receivers is built by `from_db`, which sends them."""
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
         return [model.from_db(using, attnames, row) for row in rows]
-    new = model.__new__
-    found = []
-    for row in rows:
-        obj = new(model)
-        state = ModelState()
-        state.adding = False
-        state.db = using
-        fields = obj.__dict__
-        fields.update(zip(attnames, row, strict=True))
-        fields["_state"] = state
-        found.append(obj)
-    return found
+    return [_bare_instance(model, using, attnames, row) for row in rows]
