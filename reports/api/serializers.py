@@ -1,11 +1,15 @@
+import threading
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
+from rest_framework.utils.formatting import lazy_format
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from agents.api.fields import OrgRelatedField
 from agents.api.serializers import scoped_members
@@ -94,6 +98,52 @@ def shared_fields(serializer_class) -> dict:
     return fields
 
 
+_THREAD_FIELDS = threading.local()
+
+
+class ThreadFieldsMixin:
+    """For input serializers whose fields depend on nothing of the request (plain values: no
+    querysets, no hyperlinks, no defaults that read the context): the fields are built once per
+    class and thread, bound to a prototype with an empty context, and reused by every instance
+    of that thread. DRF deep-copies and binds every declared field, nested ones included, for
+    each instance: a sixth of a report PUT's own time (issue 7, bench/README.md). `validate()`
+    runs on the instance, with the request's context. Per thread, because validating a list
+    sets state on its child serializer.
+
+    Error messages must stay lazy, so that each answer is in its request's language: DRF's
+    `lazy_format` (the messages of the min/max value and length validators) keeps its first
+    rendering, so those are replaced by Django's `format_lazy`, which renders every time."""
+
+    @property
+    def fields(self):
+        cache = _THREAD_FIELDS.__dict__.setdefault("fields", {})
+        fields = cache.get(type(self))
+        if fields is None:
+            prototype = type(self)(context={})
+            fields = BindingDict(prototype)
+            for name, field in prototype.get_fields().items():
+                fields[name] = field
+            _relazy_messages(fields.values())
+            cache[type(self)] = fields
+        return fields
+
+
+def _relazy_messages(fields) -> None:
+    for field in fields:
+        if isinstance(field, serializers.ListSerializer):
+            field = field.child
+        if isinstance(field, serializers.Serializer):
+            _relazy_messages(field.fields.values())
+        for validator in getattr(field, "validators", ()):
+            message = getattr(validator, "message", None)
+            if isinstance(message, lazy_format):
+                if message.result is not None:  # pragma: no cover - built just now, never shown
+                    raise AssertionError("a message was rendered before it could be made lazy")
+                validator.message = format_lazy(
+                    message.format_string, *message.args, **message.kwargs
+                )
+
+
 def _lines_of(report) -> list:
     """The report's lines as attached (report_lines_attach, the PUT), else from the database."""
     attached = getattr(report, "_prefetched_objects_cache", {}).get("lines")
@@ -149,7 +199,7 @@ def _text() -> serializers.CharField:
     )
 
 
-class DailyReportInputSerializer(serializers.Serializer):
+class DailyReportInputSerializer(ThreadFieldsMixin, serializers.Serializer):
     """The whole report: what is left out is empty (PUT replaces)."""
 
     followups = _count()

@@ -28,6 +28,15 @@ def clock(monkeypatch) -> Clock:
 
 
 @pytest.fixture
+def portable_filing(monkeypatch):
+    """Daily reports are filed through the portable path (row lock, ORM statements) on
+    PostgreSQL too, as they always are on SQLite and after the cut-off (reports/filing.py)."""
+    from reports import filing
+
+    monkeypatch.setattr(filing, "supported", lambda: False)
+
+
+@pytest.fixture
 def query_counts():
     """query_counts(client, url, sizes) -> [number of queries per page size], asserting that
     each page came back full."""

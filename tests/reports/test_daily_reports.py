@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import threading
 from decimal import Decimal
 
 import pytest
@@ -319,10 +320,13 @@ def test_unlocking_an_open_report_is_409(client_for, world, product, clock):
 # --- Concurrency ----------------------------------------------------------------------------
 
 
-def test_a_lost_race_on_the_first_filing_becomes_a_replacement(world, product, monkeypatch):
-    """Two first filings: the second's lookup ran before the first committed (simulated by a
-    lookup that misses once), so its insert hits the unique constraint; it retries and
-    replaces the row instead of failing or duplicating it."""
+def test_a_lost_race_on_the_first_filing_becomes_a_replacement(
+    world, product, monkeypatch, portable_filing
+):
+    """Two first filings on the portable path: the second's lookup ran before the first
+    committed (simulated by a lookup that misses once), so its insert hits the unique
+    constraint; it retries and replaces the row instead of failing or duplicating it. (The
+    PostgreSQL path's upsert settles the race in the database: tests/reports/test_filing.py.)"""
     today = world.org.local_today()
     DailyReportFactory(organization=world.org, member=world.agent, date=today, orders=1)
     real_lookup = services._locked_report
@@ -478,3 +482,44 @@ def test_missing_query_count_is_constant(client_for, world, clock, query_counts)
         MembershipFactory(organization=world.org, upline=world.leader)
     counts = query_counts(client_for(world.admin), f"{MISSING}?date={DAY}")
     assert counts[0] == counts[1]
+
+
+# --- Input fields reused per thread (reports.api.serializers.ThreadFieldsMixin) ---------------
+
+
+def test_reused_input_fields_answer_each_request_in_its_language(client_for, world, product, clock):
+    clock.set("2026-03-10 20:00")
+    client = client_for(world.agent)
+    bad = body(product, followups=-1, lines=[{"product": product.pk, "quantity": "many"}])
+    answers = {
+        language: put_in(client, language, bad).json() for language in ("zh-hans", "en", "zh-hans")
+    }
+    assert answers["en"]["followups"] == ["Ensure this value is greater than or equal to 0."]
+    assert answers["en"]["lines"]["0"] == {
+        "quantity": ["A valid integer is required."],
+        "amount": ["This field is required."],
+    }
+    assert answers["zh-hans"]["followups"] != answers["en"]["followups"]
+    assert answers["zh-hans"]["lines"]["0"]["amount"] != answers["en"]["lines"]["0"]["amount"]
+    assert not DailyReport.objects.exists()
+    # Good input after bad, from the same thread's fields: nothing of the last request stays.
+    assert put_in(client, "en", body(product)).status_code == 201
+
+
+def test_input_fields_are_built_once_per_thread():
+    from reports.api.serializers import DailyReportInputSerializer
+
+    first = DailyReportInputSerializer(data={}).fields
+    assert DailyReportInputSerializer(data={}).fields is first
+    other = []
+    thread = threading.Thread(target=lambda: other.append(DailyReportInputSerializer().fields))
+    thread.start()
+    thread.join()
+    assert other[0] is not first
+    assert list(other[0]) == list(first)
+
+
+def put_in(client, language, payload):
+    return client.put(
+        ME.format(DAY.isoformat()), payload, format="json", HTTP_ACCEPT_LANGUAGE=language
+    )
