@@ -80,6 +80,25 @@ def world(db) -> World:
     )
 
 
+def throttle_counters_forget() -> None:
+    """Forget this process's throttle counters. Not `cache.clear()`: on Redis that empties the
+    database under the other xdist workers' tests too (their KEY_PREFIX differs, the database
+    does not), and their counts restart halfway."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from agents.api import throttling
+
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client, _script = throttling.redis_store("default")
+        keys = list(client.scan_iter(match=backend.make_key("*")))
+        if keys:
+            client.delete(*keys)
+    else:
+        backend.clear()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -6,7 +6,6 @@ endpoint is covered (or fails here) without editing this file."""
 import json
 
 import pytest
-from django.core.cache import cache
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.request import Request
@@ -15,6 +14,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from agents.api.throttling import AuthRateThrottle, AuthUsernameRateThrottle
 from tests.agents.factories import UserFactory
+from tests.conftest import throttle_counters_forget
 
 TOKEN = "/api/v1/auth/token/"
 REFRESH = "/api/v1/auth/token/refresh/"
@@ -52,9 +52,9 @@ def _concrete(path: str) -> str:
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    cache.clear()
+    throttle_counters_forget()
     yield
-    cache.clear()
+    throttle_counters_forget()
 
 
 @pytest.fixture

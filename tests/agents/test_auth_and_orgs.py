@@ -3,6 +3,7 @@ import pytest
 from agents.calendar import statutory_exceptions
 from agents.models import CalendarDay, Membership, Organization, Role
 from tests.agents.factories import UserFactory
+from tests.conftest import throttle_counters_forget
 
 pytestmark = pytest.mark.django_db
 
@@ -118,11 +119,10 @@ def test_schema_and_docs_are_served(client, db):
 
 
 def test_token_endpoint_is_throttled_per_address(api_client, world, monkeypatch, settings):
-    from django.core.cache import cache
 
     from agents.api.throttling import AuthRateThrottle
 
-    cache.clear()
+    throttle_counters_forget()
     monkeypatch.setattr(AuthRateThrottle, "THROTTLE_RATES", {"auth": "3/min"})
     answers = [
         api_client.post(
@@ -134,4 +134,4 @@ def test_token_endpoint_is_throttled_per_address(api_client, world, monkeypatch,
     # Another username from the same address is throttled too: guessing is slow, not rotated.
     other = api_client.post("/api/v1/auth/token/", {"username": "leader", "password": "x"})
     assert other.status_code == 429
-    cache.clear()
+    throttle_counters_forget()

@@ -10,7 +10,6 @@ import re
 import pytest
 from celery import current_app
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -25,6 +24,7 @@ from tests.agents.factories import (
     RegionFactory,
     UserFactory,
 )
+from tests.conftest import throttle_counters_forget
 
 pytestmark = pytest.mark.django_db
 
@@ -493,7 +493,7 @@ def test_resend_issues_a_new_link_and_the_old_one_stops_working(world, client_fo
 
 
 def test_the_public_endpoints_are_throttled_per_address(world, monkeypatch):
-    cache.clear()  # counters of earlier tests, from the same address
+    throttle_counters_forget()  # counters of earlier tests, from the same address
     monkeypatch.setattr(AuthRateThrottle, "THROTTLE_RATES", {"auth": "2/min"})
     anonymous = APIClient()
     statuses = [anonymous.get(public_url("a" * 43)).status_code for _ in range(3)]

@@ -9,11 +9,11 @@ import time
 
 import pytest
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 
 from agents.api import throttling
 from agents.api.throttling import AnonRateThrottle, SharedRateThrottle, UserRateThrottle
+from tests.conftest import throttle_counters_forget
 
 pytestmark = pytest.mark.django_db
 
@@ -26,25 +26,12 @@ needs_redis = pytest.mark.skipif(
 )
 
 
-def forget_counters():
-    """This process's counters only: `cache.clear()` would empty the Redis database under the
-    other xdist workers' tests too (their KEY_PREFIX differs, the database does not)."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        client, _script = throttling.redis_store("default")
-        keys = list(client.scan_iter(match=backend.make_key("*")))
-        if keys:
-            client.delete(*keys)
-    else:
-        backend.clear()
-
-
 @pytest.fixture(autouse=True)
 def fresh_store():
     throttling.reset_store_state()
-    forget_counters()
+    throttle_counters_forget()
     yield
-    forget_counters()
+    throttle_counters_forget()
     throttling.reset_store_state()
 
 
