@@ -19,6 +19,12 @@ SQL parameters unchanged (integers, strings, dates in the form the database adap
 a model instance would be transformed, and is refused when compiling). The rows are built as
 ModelIterable builds them: from_db, select_related populators, annotations, the database's
 converters. The answer is the queryset's answer; tests compare the two.
+
+`CompiledValues` does the same for `values_list` querysets (grouped aggregates: the metrics of
+progress, attainment and the dashboard), once per *shape*: the builder gets a hashable shape
+(which filters and columns) and the parameters that shape uses. A `__startswith` value (a
+materialized path) is a `LikePrefix` parameter: the database gets it escaped for LIKE and
+followed by `%`, and it is substituted the same way.
 """
 
 import datetime as dt
@@ -29,7 +35,7 @@ from collections.abc import Callable
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.base import ModelState
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.signals import post_init, pre_init
 
 # Stand-ins unlikely to be a constant of a query (a count, an id of a fixed row, a flag).
@@ -45,42 +51,76 @@ class CompiledQueryError(TypeError):
     """The builder transformed a parameter, so its SQL cannot be reused with other values."""
 
 
-class _Compiled:
-    def __init__(self, compiler, sql: str, params, slots: list[tuple], using: str):
+class LikePrefix:
+    """The kind of a parameter given to a `__startswith` lookup (a str): the database gets it
+    escaped for LIKE and followed by `%`, so it is substituted the same way."""
+
+
+# How a slot's value reaches the SQL parameters.
+_AS_IS, _AS_ISO_TEXT, _AS_LIKE_PREFIX = "as is", "ISO text", "LIKE prefix"
+
+
+class _Statement:
+    """A queryset's SQL, its parameters with stand-ins, and where each given value goes."""
+
+    def __init__(self, compiler, sql: str, params, slots: list[tuple]):
         self.compiler = compiler
         self.sql = sql
         self.params = list(params)
-        # (position in params, parameter name, index in a list parameter, as ISO text)
-        self.slots = slots
+        self.slots = slots  # (position in params, parameter name, index in a list, how)
+        # What results_iter works out on every run, once.
+        self.converters = compiler.get_converters(
+            [column[0] for column in compiler.select[: compiler.col_count]]
+        )
+
+    def rows(self, values: dict, using: str) -> list:
+        """The statement's rows for these values, through the database's converters."""
+        connection = connections[using]
+        params = list(self.params)
+        for place, name, index, how in self.slots:
+            value = values[name] if index is None else values[name][index]
+            if how is _AS_ISO_TEXT:
+                value = value.isoformat()
+            elif how is _AS_LIKE_PREFIX:
+                value = f"{connection.ops.prep_for_like_query(value)}%"
+            params[place] = value
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if rows and self.converters:
+            rows = list(self.compiler.apply_converters(rows, self.converters))
+        return rows
+
+
+class _ModelStatement(_Statement):
+    def __init__(self, compiler, sql: str, params, slots: list[tuple], using: str):
+        super().__init__(compiler, sql, params, slots)
         klass_info = compiler.klass_info
         select_fields = klass_info["select_fields"]
         self.model = klass_info["model"]
         self.start, self.end = select_fields[0], select_fields[-1] + 1
         self.init_list = [f[0].target.attname for f in compiler.select[self.start : self.end]]
         self.annotations = compiler.annotation_col_map or {}
-        # What results_iter and ModelIterable work out on every run, once.
-        self.converters = compiler.get_converters(
-            [column[0] for column in compiler.select[: compiler.col_count]]
-        )
         self.related_populators = get_related_populators(klass_info, compiler.select, using)
 
 
-class CompiledQuery:
-    """See the module docstring. `builder(**params)` returns the queryset; `kinds` names its
-    parameters: `int`, `str`, `datetime.date`, or `list` (of int, for `__in`: compiled once per
-    length)."""
+class _Compiler:
+    """What CompiledQuery and CompiledValues share: stand-ins, compiling, the cache per thread,
+    database and shape, and checking the values given."""
 
     def __init__(self, builder: Callable[..., QuerySet], *, kinds: dict[str, type]):
         self.builder = builder
         self.kinds = kinds
         self._local = threading.local()
 
-    def _standins(self, lengths: dict[str, int]) -> dict[str, object]:
+    def _standins(self, names, lengths: dict[str, int]) -> dict[str, object]:
         standins = {}
         for number, (name, kind) in enumerate(self.kinds.items()):
+            if name not in names:
+                continue
             if kind is int:
                 standins[name] = _INT_STANDIN_BASE - number * _STANDIN_SPACING
-            elif kind is str:
+            elif kind is str or kind is LikePrefix:
                 standins[name] = f"{_STR_STANDIN_PREFIX}{number}"
             elif kind is dt.date:
                 standins[name] = _DATE_STANDIN_BASE + dt.timedelta(days=number)
@@ -88,28 +128,26 @@ class CompiledQuery:
                 base = _INT_STANDIN_BASE - number * _STANDIN_SPACING
                 standins[name] = [base - 1 - i for i in range(lengths[name])]
             else:
-                raise CompiledQueryError(f"{name}: only int, str, date and list of int compile")
+                raise CompiledQueryError(
+                    f"{name}: only int, str, LikePrefix, date and list of int compile"
+                )
         return standins
 
-    def _compile(self, using: str, lengths: dict[str, int]) -> _Compiled:
-        standins = self._standins(lengths)
-        queryset = self.builder(**standins)
-        if (
-            queryset._iterable_class is not ModelIterable
-            or queryset._prefetch_related_lookups
-            or queryset._known_related_objects
-        ):
-            raise CompiledQueryError("only plain model querysets (select_related) compile")
+    def _sql(self, queryset: QuerySet, using: str, standins: dict):
+        """(compiler, sql, params, slots) of a queryset built with the stand-ins."""
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        wanted = {}  # stand-in value -> (name, index in a list, given as ISO text)
+        wanted = {}  # stand-in value as it reaches the parameters -> (name, list index, how)
         for name, standin in standins.items():
             if isinstance(standin, list):
-                wanted.update({value: (name, i, False) for i, value in enumerate(standin)})
+                wanted.update({value: (name, i, _AS_IS) for i, value in enumerate(standin)})
+            elif self.kinds[name] is LikePrefix:
+                # The stand-in has nothing LIKE escapes, so it arrives as itself and a %.
+                wanted[f"{standin}%"] = (name, None, _AS_LIKE_PREFIX)
             else:
-                wanted[standin] = (name, None, False)
+                wanted[standin] = (name, None, _AS_IS)
             if isinstance(standin, dt.date):  # SQLite's adapter gives dates as text
-                wanted[standin.isoformat()] = (name, None, True)
+                wanted[standin.isoformat()] = (name, None, _AS_ISO_TEXT)
         slots = [
             (i, *wanted[value])
             for i, value in enumerate(params)
@@ -119,52 +157,69 @@ class CompiledQuery:
         if missing:
             names = sorted({name for name, _ in missing})
             raise CompiledQueryError(f"parameters transformed by the queryset: {names}")
-        return _Compiled(compiler, sql, params, slots, using)
+        return compiler, sql, params, slots
 
-    def all(self, *, using: str = "default", **values) -> list:
-        """The queryset's instances for these parameter values."""
-        if set(values) != set(self.kinds):
-            raise TypeError(f"expected the parameters {sorted(self.kinds)}, got {sorted(values)}")
+    def _statement(self, values: dict, using: str, shape):
+        """The compiled statement for these values (None when a list is empty: `IN ()`
+        matches nothing, and the queryset would not query)."""
+        unknown = set(values) - set(self.kinds)
+        if unknown:
+            raise TypeError(f"unknown parameters {sorted(unknown)}; expected {sorted(self.kinds)}")
         lengths = {}
-        for name, kind in self.kinds.items():
-            value = values[name]
+        for name, value in values.items():
+            kind = self.kinds[name]
             if kind is list:
                 value = values[name] = list(value)
                 if not all(type(item) is int for item in value):
                     raise TypeError(f"{name} must be a list of int")
                 if not value:
-                    return []  # `IN ()` matches nothing: the queryset would not query
+                    return None
                 lengths[name] = len(value)
-            elif type(value) is not kind:  # not a bool for an int, nor a datetime for a date
+            elif type(value) is not (str if kind is LikePrefix else kind):
+                # Exact types: not a bool for an int, nor a datetime for a date.
                 raise TypeError(f"{name} must be {kind.__name__}")
-        key = (using, connections[using].vendor, *sorted(lengths.items()))
+        names = tuple(sorted(values))
+        key = (using, connections[using].vendor, shape, names, *sorted(lengths.items()))
         if any(length > _LIST_LIMIT for length in lengths.values()):
-            compiled = self._compile(using, lengths)  # rare shapes are not kept
-        else:
-            cache = self._local.__dict__.setdefault("compiled", {})
-            compiled = cache.get(key)
-            if compiled is None:
-                compiled = cache[key] = self._compile(using, lengths)
-        params = list(compiled.params)
-        for place, name, index, as_text in compiled.slots:
-            value = values[name] if index is None else values[name][index]
-            params[place] = value.isoformat() if as_text else value
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
-        if not rows:
+            return self._compile(using, shape, names, lengths)  # rare shapes are not kept
+        cache = self._local.__dict__.setdefault("compiled", {})
+        statement = cache.get(key)
+        if statement is None:
+            statement = cache[key] = self._compile(using, shape, names, lengths)
+        return statement
+
+
+class CompiledQuery(_Compiler):
+    """See the module docstring. `builder(**params)` returns the queryset; `kinds` names its
+    parameters: `int`, `str`, `datetime.date`, `LikePrefix`, or `list` (of int, for `__in`:
+    compiled once per length). Every parameter is given on every call."""
+
+    def _compile(self, using: str, shape, names, lengths: dict[str, int]) -> _ModelStatement:
+        standins = self._standins(names, lengths)
+        queryset = self.builder(**standins)
+        if (
+            queryset._iterable_class is not ModelIterable
+            or queryset._prefetch_related_lookups
+            or queryset._known_related_objects
+        ):
+            raise CompiledQueryError("only plain model querysets (select_related) compile")
+        return _ModelStatement(*self._sql(queryset, using, standins), using)
+
+    def all(self, *, using: str = "default", **values) -> list:
+        """The queryset's instances for these parameter values."""
+        if set(values) != set(self.kinds):
+            raise TypeError(f"expected the parameters {sorted(self.kinds)}, got {sorted(values)}")
+        statement = self._statement(values, using, shape=None)
+        if statement is None:
             return []
-        if compiled.converters:
-            rows = compiled.compiler.apply_converters(rows, compiled.converters)
         found = []
-        for row in rows:
+        for row in statement.rows(values, using):
             obj = _from_db(
-                compiled.model, using, compiled.init_list, row[compiled.start : compiled.end]
+                statement.model, using, statement.init_list, row[statement.start : statement.end]
             )
-            for populator in compiled.related_populators:
+            for populator in statement.related_populators:
                 _populate(populator, row, obj)
-            for attr_name, col_pos in compiled.annotations.items():
+            for attr_name, col_pos in statement.annotations.items():
                 setattr(obj, attr_name, row[col_pos])
             found.append(obj)
         return found
@@ -172,6 +227,34 @@ class CompiledQuery:
     def first(self, *, using: str = "default", **values):
         """The first instance, or None (the builder orders and limits: it is its SQL)."""
         return next(iter(self.all(using=using, **values)), None)
+
+
+class CompiledValues(_Compiler):
+    """`values_list(...)` querysets (aggregates grouped by their columns included), compiled
+    once per shape: `builder(shape, **params)` returns the queryset, where `shape` (hashable)
+    says which filters and columns it has and the parameters are those that shape uses, a
+    subset of `kinds`. `rows(shape, **params)` answers the queryset's tuples."""
+
+    def _compile(self, using: str, shape, names, lengths: dict[str, int]) -> _Statement:
+        standins = self._standins(names, lengths)
+        queryset = self.builder(shape, **standins)
+        query = queryset.query
+        if queryset._iterable_class is not ValuesListIterable or query.extra_select:
+            raise CompiledQueryError("only values_list querysets (not flat, no extra) compile")
+        # ValuesListIterable reorders the columns when the annotations are not last.
+        fields = [
+            *queryset._fields,
+            *(name for name in query.annotation_select if name not in queryset._fields),
+        ]
+        if queryset._fields and fields != [*query.values_select, *query.annotation_select]:
+            raise CompiledQueryError("name the values before the annotations")
+        return _Statement(*self._sql(queryset, using, standins))
+
+    def rows(self, shape, *, using: str = "default", **values) -> list[tuple]:
+        statement = self._statement(values, using, shape)
+        if statement is None:
+            return []
+        return [tuple(row) for row in statement.rows(values, using)]
 
 
 def _bare_instance(model, using: str, attnames, values):

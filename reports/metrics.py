@@ -58,6 +58,7 @@ from django.db.models import Count, F, FilteredRelation, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from agents.calendar import iter_dates, working_days
+from agents.compiled import CompiledValues, LikePrefix
 from agents.models import Customer, Membership, Organization, Product, Region, Role
 from agents.selectors import WORKING_STATUSES
 
@@ -224,25 +225,91 @@ def _check_node(node, organization: Organization, what: str) -> None:
         raise ValueError(f"The scope's {what} has no tree path.")
 
 
-def _scope_q(organization: Organization, scope: MetricScope, *, source: str) -> Q:
-    """The facts of a source inside the scope. `source` "members" filters Membership rows."""
-    member_prefix = "" if source == "members" else "member__"
-    q = Q()
+def _scope_parts(organization: Organization, scope: MetricScope) -> tuple[tuple, dict]:
+    """(shape, parameters) of a scope: which filters apply, in order, and their values. The
+    scope's nodes are checked to be the organization's."""
+    shape, params = [], {}
     if scope.member is not None:
         _check_node(scope.member, organization, "member")
         if scope.include_downline:
-            q &= Q(**{f"{member_prefix}path__startswith": scope.member.path})
+            shape.append("member_subtree")
+            params["member_path"] = scope.member.path
         else:
-            q &= Q(pk=scope.member.pk) if source == "members" else Q(member_id=scope.member.pk)
+            shape.append("member")
+            params["member_id"] = scope.member.pk
     if scope.region is not None:
         _check_node(scope.region, organization, "region")
-        region_lookup = "region__path" if source in ("sales", "members") else "member__region__path"
-        q &= Q(**{f"{region_lookup}__startswith": scope.region.path})
+        shape.append("region_subtree")
+        params["region_path"] = scope.region.path
     if scope.product is not None:
-        q &= Q(product_id=scope.product.pk)
+        shape.append("product")
+        params["product_id"] = scope.product.pk
     if scope.customer is not None:
-        q &= Q(customer_id=scope.customer.pk)
+        shape.append("customer")
+        params["customer_id"] = scope.customer.pk
+    return tuple(shape), params
+
+
+def _scope_filter(shape: tuple, params: dict, *, source: str) -> Q:
+    """The facts of a source inside a scope given as (shape, parameters). `source` "members"
+    filters Membership rows."""
+    member_prefix = "" if source == "members" else "member__"
+    region_lookup = "region__path" if source in ("sales", "members") else "member__region__path"
+    q = Q()
+    for part in shape:
+        if part == "member_subtree":
+            q &= Q(**{f"{member_prefix}path__startswith": params["member_path"]})
+        elif part == "member":
+            member_id = params["member_id"]
+            q &= Q(pk=member_id) if source == "members" else Q(member_id=member_id)
+        elif part == "region_subtree":
+            q &= Q(**{f"{region_lookup}__startswith": params["region_path"]})
+        elif part == "product":
+            q &= Q(product_id=params["product_id"])
+        elif part == "customer":
+            q &= Q(customer_id=params["customer_id"])
     return q
+
+
+def _scope_q(organization: Organization, scope: MetricScope, *, source: str) -> Q:
+    """The facts of a source inside the scope. `source` "members" filters Membership rows."""
+    return _scope_filter(*_scope_parts(organization, scope), source=source)
+
+
+def _facts_queryset(shape, *, organization_id, start, end, **scope_params):
+    """The facts of one source in a period and scope, grouped and summed as `shape` says:
+    (source, parts, group_by, scope shape). Compiled once per shape (_FACTS)."""
+    source, parts, group_by, scope_shape = shape
+    model = SalesEntry if source == "sales" else DailyReport
+    aggregates = _SALES_AGGREGATES if source == "sales" else _REPORT_AGGREGATES
+    return (
+        model.objects.filter(
+            _scope_filter(scope_shape, scope_params, source=source),
+            organization_id=organization_id,
+            date__gte=start,
+            date__lte=end,
+        )
+        .order_by()
+        .values_list(_GROUP_FIELDS[source][group_by])
+        .annotate(**{f"m_{part}": aggregates[part]() for part in parts})
+    )
+
+
+# Every progress, attainment and dashboard figure runs it: building and compiling the
+# queryset cost more than running the statement (issue 7, bench/README.md).
+_FACTS = CompiledValues(
+    _facts_queryset,
+    kinds={
+        "organization_id": int,
+        "start": dt.date,
+        "end": dt.date,
+        "member_id": int,
+        "member_path": LikePrefix,
+        "region_path": LikePrefix,
+        "product_id": int,
+        "customer_id": int,
+    },
+)
 
 
 def _ancestor_ids(path: str) -> list[int]:
@@ -268,26 +335,34 @@ def _fact_values(
     *, organization, source, parts, start, end, scope, group_by, root_ids
 ) -> dict[object, dict[str, object]]:
     """{group key: {part: raw aggregate}} for one source, in one query (two for distinct
-    customers per subtree alongside other parts)."""
-    model = SalesEntry if source == "sales" else DailyReport
-    aggregates = _SALES_AGGREGATES if source == "sales" else _REPORT_AGGREGATES
-    queryset = model.objects.filter(
-        _scope_q(organization, scope, source=source),
-        organization=organization,
-        date__gte=start,
-        date__lte=end,
-    ).order_by()
+    customers per subtree alongside other parts). Grouped sums are compiled once per shape
+    (_FACTS)."""
+
+    def facts():
+        model = SalesEntry if source == "sales" else DailyReport
+        return model.objects.filter(
+            _scope_q(organization, scope, source=source),
+            organization=organization,
+            date__gte=start,
+            date__lte=end,
+        ).order_by()
+
     if group_by is None:
-        row = queryset.aggregate(**{f"m_{part}": aggregates[part]() for part in parts})
+        aggregates = _SALES_AGGREGATES if source == "sales" else _REPORT_AGGREGATES
+        row = facts().aggregate(**{f"m_{part}": aggregates[part]() for part in parts})
         return {None: {part: row[f"m_{part}"] for part in parts}}
 
     result: dict[object, dict[str, object]] = {}
     summed = [part for part in parts if not (group_by == "subtree" and part == "customers")]
-    field = _GROUP_FIELDS[source][group_by]
     if summed:
         # (key, part values...) tuples, not dicts: one row per member of a whole organization.
-        rows = queryset.values_list(field).annotate(
-            **{f"m_{part}": aggregates[part]() for part in summed}
+        scope_shape, scope_params = _scope_parts(organization, scope)
+        rows = _FACTS.rows(
+            (source, tuple(summed), group_by, scope_shape),
+            organization_id=organization.pk,
+            start=start,
+            end=end,
+            **scope_params,
         )
         if len(summed) == 1:
             (part,) = summed
@@ -300,7 +375,8 @@ def _fact_values(
         # Distinct customers cannot be added up across members: count them per subtree.
         customers: dict[int, set[int]] = defaultdict(set)
         pairs = (
-            queryset.filter(customer__isnull=False)
+            facts()
+            .filter(customer__isnull=False)
             .values_list("member__path", "customer_id")
             .distinct()
         )

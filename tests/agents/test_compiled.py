@@ -1,12 +1,16 @@
 """agents.compiled: a queryset compiled once answers as the queryset does."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
+from django.db.models import Count, Max
 from django.test.utils import CaptureQueriesContext
 
-from agents.compiled import CompiledQuery, CompiledQueryError
-from agents.models import Membership, MemberStatus, Organization
+from agents.compiled import CompiledQuery, CompiledQueryError, CompiledValues, LikePrefix
+from agents.models import Membership, MemberStatus, Organization, Region
 from agents.selectors import _membership_of_user, membership_for_user
+from tests.agents.factories import RegionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -144,9 +148,7 @@ def test_date_parameters_and_row_locks(world):
     from django.db import transaction
 
     with transaction.atomic():
-        got = _LOCKED_REPORT.first(
-            organization_id=world.org.pk, member_id=world.agent.pk, day=day
-        )
+        got = _LOCKED_REPORT.first(organization_id=world.org.pk, member_id=world.agent.pk, day=day)
         assert got.pk == report.pk and got.date == day
         assert (
             _LOCKED_REPORT.first(
@@ -155,7 +157,7 @@ def test_date_parameters_and_row_locks(world):
             is None
         )
     if connection.vendor == "postgresql":
-        assert "FOR UPDATE" in _LOCKED_REPORT._local.compiled[("default", "postgresql")].sql
+        assert "FOR UPDATE" in next(iter(_LOCKED_REPORT._local.compiled.values())).sql
 
 
 def test_report_lines_are_deleted_without_a_collector_only_while_that_is_safe():
@@ -230,3 +232,73 @@ def test_instances_from_values_send_init_signals_when_someone_listens(world):
     finally:
         post_init.disconnect(receiver, sender=SalesEntry)
     assert seen == got and got[0].quantity == entry.quantity
+
+
+# --- CompiledValues -------------------------------------------------------------------------
+
+
+def _regions_by_prefix(shape, *, organization_id, prefix=None, ids=None, since=None):
+    """Regions of an organization counted by level, filtered as `shape` says."""
+    queryset = Region.objects.filter(organization_id=organization_id)
+    if "prefix" in shape:
+        queryset = queryset.filter(name__startswith=prefix)
+    if "ids" in shape:
+        queryset = queryset.filter(pk__in=ids)
+    if "since" in shape:
+        queryset = queryset.filter(organization__created_at__date__gte=since)
+    return queryset.order_by("depth").values_list("depth").annotate(n=Count("id"), top=Max("name"))
+
+
+_REGION_COUNTS = CompiledValues(
+    _regions_by_prefix,
+    kinds={"organization_id": int, "prefix": LikePrefix, "ids": list, "since": dt.date},
+)
+
+
+@pytest.fixture
+def named_regions(world):
+    """Names LIKE treats specially: a prefix must match them literally."""
+    names = ["50%_off", "50%Xoff", "50_off", "5000", "a\\b", "a\\bc", "东区", "东北"]
+    return [RegionFactory(organization=world.org, name=name) for name in names]
+
+
+@pytest.mark.parametrize("prefix", ["50%", "50%_", "50_", "5", "a\\", "a\\b", "东", "", "zz"])
+def test_compiled_values_answer_as_the_queryset_for_like_prefixes(world, named_regions, prefix):
+    expected = list(_regions_by_prefix(("prefix",), organization_id=world.org.pk, prefix=prefix))
+    got = _REGION_COUNTS.rows(("prefix",), organization_id=world.org.pk, prefix=prefix)
+    assert got == expected
+    assert bool(got) is (prefix != "zz")
+    if prefix == "50%_":  # literally: not "50" followed by any text and any character
+        assert got == [(0, 1, "50%_off")]
+
+
+def test_compiled_values_shapes_lists_and_dates(world, named_regions):
+    ids = [region.pk for region in named_regions[:3]]
+    shapes = [
+        ((), {}),
+        (("ids",), {"ids": ids}),
+        (("ids", "prefix"), {"ids": ids, "prefix": "50%"}),
+        (("since",), {"since": dt.date(2000, 1, 1)}),
+        (("since",), {"since": dt.date(2999, 1, 1)}),
+    ]
+    for shape, params in shapes:
+        expected = list(_regions_by_prefix(shape, organization_id=world.org.pk, **params))
+        assert _REGION_COUNTS.rows(shape, organization_id=world.org.pk, **params) == expected
+    assert _REGION_COUNTS.rows(("ids",), organization_id=world.org.pk, ids=[]) == []
+    other = _REGION_COUNTS.rows((), organization_id=world.rival.pk)
+    assert other == list(_regions_by_prefix((), organization_id=world.rival.pk))
+
+
+def test_compiled_values_check_what_they_are_given(world):
+    with pytest.raises(TypeError):
+        _REGION_COUNTS.rows(("since",), organization_id=world.org.pk, since=dt.datetime.now())
+    with pytest.raises(TypeError):
+        _REGION_COUNTS.rows((), organization_id=True)
+    with pytest.raises(TypeError):
+        _REGION_COUNTS.rows((), organization_id=world.org.pk, unknown=1)
+    models_not_values = CompiledValues(
+        lambda shape, organization_id: Region.objects.filter(organization_id=organization_id),
+        kinds={"organization_id": int},
+    )
+    with pytest.raises(CompiledQueryError):
+        models_not_values.rows((), organization_id=world.org.pk)
