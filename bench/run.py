@@ -554,8 +554,15 @@ def daily_report_http(ctx: Context, requests: int = 400, threads: int = 8) -> Re
                 )
             )
         health_jobs = [("GET", "/healthz", None, {})] * requests
+        # For reference, no bound: the simplest authenticated request (JWT, the user and their
+        # memberships, one small serializer), what any API request costs on this stack.
+        me_jobs = [
+            ("GET", "/api/v1/me/", None, {"Authorization": h["Authorization"]})
+            for _m, _p, _b, h in put_jobs
+        ]
         _load(port, health_jobs[: threads * 5], threads)  # warm-up
         health_s, health_lat, health_err = _load(port, health_jobs, threads)
+        me_s, _me_lat, me_err = _load(port, me_jobs, threads)
         put_s, put_lat, put_err = _load(port, put_jobs, threads)
     finally:
         server.terminate()
@@ -570,18 +577,19 @@ def daily_report_http(ctx: Context, requests: int = 400, threads: int = 8) -> Re
         )
         SalesEntry.objects.filter(daily_report_id__in=ids).delete()
         DailyReport.objects.filter(pk__in=ids).delete()
-    put_rps, health_rps = requests / put_s, requests / health_s
+    put_rps, health_rps, me_rps = requests / put_s, requests / health_s, requests / me_s
     p99 = statistics.quantiles(put_lat, n=100)[98]
     result.ratio = put_rps / health_rps
     result.times = (
         f"PUT {put_rps:.0f} rps (p99 {ms(p99)}), healthz {health_rps:.0f} rps "
         f"(p99 {ms(statistics.quantiles(health_lat, n=100)[98])}); {requests} requests each, "
-        f"{threads} clients, gunicorn -w 2"
+        f"{threads} clients, gunicorn -w 2; for reference GET me/ {me_rps:.0f} rps "
+        f"({me_rps / health_rps:.2f}x)"
     )
-    errors = len(put_err) + len(health_err)
+    errors = len(put_err) + len(health_err) + len(me_err)
     result.ok = correct and errors == 0 and result.ratio >= 0.25
     if errors:
-        result.notes.append(f"{errors} errors, e.g. {(put_err + health_err)[:3]}")
+        result.notes.append(f"{errors} errors, e.g. {(put_err + health_err + me_err)[:3]}")
     if not correct:
         result.notes.append("stored lines differ from those sent")
     return result
