@@ -226,8 +226,11 @@ def daily_report_upsert(
     request gives the same report however often it is sent. Replacing replaces the report's
     sales lines (SalesEntry, source "report") in the same transaction.
 
-    Concurrent first filings race on the unique (organization, member, date) constraint: the
-    loser's insert fails, and it retries once as a replacement of the winner's row."""
+    Before the day's cut-off on PostgreSQL, two statements write it (reports/filing.py: the
+    upsert settles concurrent first filings itself). Otherwise (late, or SQLite) the report is
+    read under a row lock, the rules and the audit applied, and concurrent first filings race
+    on the unique (organization, member, date) constraint: the loser's insert fails, and it
+    retries once as a replacement of the winner's row."""
     now = now or timezone.now()
     _check_report_day(organization=organization, day=day, now=now)
     unknown = set(data) - set(REPORT_FIELDS)
