@@ -106,7 +106,7 @@ class ThreadFieldsMixin:
     querysets, no hyperlinks, no defaults that read the context): the fields are built once per
     class and thread, bound to a prototype with an empty context, and reused by every instance
     of that thread. DRF deep-copies and binds every declared field, nested ones included, for
-    each instance: a sixth of a report PUT's own time (issue 7, bench/README.md). `validate()`
+    each instance: about a tenth of a report PUT's own time (issue 7, bench/README.md). `validate()`
     runs on the instance, with the request's context. Per thread, because validating a list
     sets state on its child serializer.
 
