@@ -276,20 +276,26 @@ def _scope_q(organization: Organization, scope: MetricScope, *, source: str) -> 
     return _scope_filter(*_scope_parts(organization, scope), source=source)
 
 
+def _facts(source: str, scope_shape: tuple, scope_params: dict, *, organization_id, start, end):
+    """The facts (sales lines or daily reports) of an organization in a period and scope."""
+    model = SalesEntry if source == "sales" else DailyReport
+    return model.objects.filter(
+        _scope_filter(scope_shape, scope_params, source=source),
+        organization_id=organization_id,
+        date__gte=start,
+        date__lte=end,
+    ).order_by()
+
+
 def _facts_queryset(shape, *, organization_id, start, end, **scope_params):
     """The facts of one source in a period and scope, grouped and summed as `shape` says:
     (source, parts, group_by, scope shape). Compiled once per shape (_FACTS)."""
     source, parts, group_by, scope_shape = shape
-    model = SalesEntry if source == "sales" else DailyReport
     aggregates = _SALES_AGGREGATES if source == "sales" else _REPORT_AGGREGATES
     return (
-        model.objects.filter(
-            _scope_filter(scope_shape, scope_params, source=source),
-            organization_id=organization_id,
-            date__gte=start,
-            date__lte=end,
+        _facts(
+            source, scope_shape, scope_params, organization_id=organization_id, start=start, end=end
         )
-        .order_by()
         .values_list(_GROUP_FIELDS[source][group_by])
         .annotate(**{f"m_{part}": aggregates[part]() for part in parts})
     )
@@ -338,14 +344,12 @@ def _fact_values(
     customers per subtree alongside other parts). Grouped sums are compiled once per shape
     (_FACTS)."""
 
+    scope_shape, scope_params = _scope_parts(organization, scope)
+
     def facts():
-        model = SalesEntry if source == "sales" else DailyReport
-        return model.objects.filter(
-            _scope_q(organization, scope, source=source),
-            organization=organization,
-            date__gte=start,
-            date__lte=end,
-        ).order_by()
+        return _facts(
+            source, scope_shape, scope_params, organization_id=organization.pk, start=start, end=end
+        )
 
     if group_by is None:
         aggregates = _SALES_AGGREGATES if source == "sales" else _REPORT_AGGREGATES
@@ -356,7 +360,6 @@ def _fact_values(
     summed = [part for part in parts if not (group_by == "subtree" and part == "customers")]
     if summed:
         # (key, part values...) tuples, not dicts: one row per member of a whole organization.
-        scope_shape, scope_params = _scope_parts(organization, scope)
         rows = _FACTS.rows(
             (source, tuple(summed), group_by, scope_shape),
             organization_id=organization.pk,

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 
+from agents.models import AuditEntry
 from reports import filing
 from reports.models import DailyReport, SalesEntry
 from tests.agents.factories import CustomerFactory, ProductFactory
@@ -172,3 +173,5 @@ def test_after_the_cut_off_the_portable_path_files_late_and_audits(
     )
     assert answer.status_code == 201
     assert answer.json()["is_late"] is True
+    entry = AuditEntry.objects.get(action="daily_report.create")
+    assert (entry.actor_id, entry.object_id) == (world.agent.pk, str(answer.json()["id"]))
