@@ -7,7 +7,7 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from reports import filing, services
@@ -84,22 +84,24 @@ def test_many_simultaneous_filings(world):
 def test_a_put_waits_for_the_one_holding_the_report_then_replaces_its_lines(world, monkeypatch):
     """The PostgreSQL path (reports/filing.py): the first PUT has written the report and two
     lines but not committed; the second waits for the report's row, then replaces those lines
-    with its own. One line in the end, never three: the second statement's snapshot is taken
-    after the lock was granted."""
+    with its own. One line in the end, never three: the filing function's DELETE takes its
+    snapshot after the lock was granted."""
     product = ProductFactory(organization=world.org)
     url = f"/api/v1/orgs/acme/me/daily-reports/{world.org.local_today().isoformat()}/"
     line = {"product": product.pk, "quantity": 1, "amount": "10.00"}
     holding, release = threading.Event(), threading.Event()
-    real_replace = filing._lines_replace
+    real_file = filing._file
 
-    def replace_then_hold(*args):
-        ids = real_replace(*args)
-        if threading.current_thread().name == "first":
-            holding.set()  # written, not committed: the transaction is still open
+    def file_then_hold(cursor, statement, params):
+        if threading.current_thread().name != "first":
+            return real_file(cursor, statement, params)
+        with transaction.atomic():  # the call's own transaction, kept open
+            row = real_file(cursor, statement, params)
+            holding.set()  # written, not committed
             release.wait(timeout=20)
-        return ids
+        return row
 
-    monkeypatch.setattr(filing, "_lines_replace", replace_then_hold)
+    monkeypatch.setattr(filing, "_file", file_then_hold)
     statuses, errors = {}, []
 
     def put(name, lines):
