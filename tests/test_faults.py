@@ -518,5 +518,13 @@ def test_postgres_restart_answers_503_then_recovers_without_a_restart(private_po
         assert _http("GET", f"{base}/readyz")[0] == 200
         assert web.poll() is None  # the same process, never restarted
         assert "database unavailable" in log.read_text()  # the outage was logged
+
+        # Restarted while nobody asked: the persistent connection is dead, the health check
+        # reads the server's goodbye on its socket (config/db/postgresql/base.py), and the
+        # next requests are answered on a new connection, not with a 503.
+        private_postgres.stop()
+        private_postgres.start()
+        assert _http("GET", f"{base}/api/v1/me/", token=token)[0] == 200
+        assert _http("PUT", report_url, token=token, body={"followups": 4})[0] == 200
     finally:
         _stop(web)

@@ -109,6 +109,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"].setdefault(
             "prepare_threshold", env.int("DATABASE_PREPARE_THRESHOLD", default=5)
         )
+    # The same backend, with a health check that polls the socket instead of a round trip
+    # (config/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "config.db.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, the worker and beat share one SQLite file without "database is
     # locked" errors under light concurrency; the timeout covers the rest.
