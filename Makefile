@@ -16,7 +16,7 @@ help:
 	@echo "make run               migrate, load the demo, start web + Celery worker + beat (SQLite)"
 	@echo "make test              the whole test suite (pytest -n auto)"
 	@echo "make fuzz              only the schemathesis run; FUZZ_EXAMPLES=100 for a deeper one"
-	@echo "make lint              ruff check ."
+	@echo "make lint              ruff check . and ruff format --check ."
 	@echo "make migrations-check  fail if the models need a migration"
 	@echo "make schema-check      validate the OpenAPI schema, warnings are errors"
 	@echo "make messages          update and compile the zh_Hans and en translations"
@@ -46,6 +46,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 migrations-check: $(STAMP)
 	$(LOCAL) $(PY) manage.py makemigrations --check --dry-run

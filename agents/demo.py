@@ -110,36 +110,131 @@ class MemberSpec:
 MEMBERS = (
     MemberSpec("demo-admin", "赵敏华", Role.ADMIN, joined_on=dt.date(2025, 1, 6)),
     # Leaders head the top regions; agents sit up to three levels below them.
-    MemberSpec("wang.lei", "王磊", Role.LEADER, region="华东", code="L01",
-               joined_on=dt.date(2025, 1, 13), staff=True),
-    MemberSpec("zhou.jie", "周杰", Role.LEADER, region="华南", code="L02",
-               joined_on=dt.date(2025, 1, 20)),
-    MemberSpec("lin.feng", "林峰", Role.LEADER, region="华北", code="L03",
-               joined_on=dt.date(2025, 2, 10)),
-    MemberSpec("li.na", "李娜", upline="wang.lei", region="上海", level=3, code="A001",
-               joined_on=dt.date(2025, 2, 17)),
-    MemberSpec("zhang.wei", "张伟", upline="li.na", region="上海", level=2, code="A002",
-               joined_on=dt.date(2025, 4, 7)),
-    MemberSpec("liu.yang", "刘洋", upline="zhang.wei", region="上海", level=1, code="A003",
-               joined_on=dt.date(2025, 9, 1)),
-    MemberSpec("chen.jing", "陈静", upline="li.na", region="上海", level=1, code="A004",
-               joined_on=dt.date(2025, 10, 13)),
-    MemberSpec("yang.fan", "杨帆", upline="wang.lei", region="杭州", level=2, code="A005",
-               joined_on=dt.date(2025, 3, 3)),
-    MemberSpec("zhao.min", "赵敏", upline="yang.fan", region="杭州", level=1, code="A006",
-               joined_on=dt.date(2025, 11, 3)),
-    MemberSpec("wu.ting", "吴婷", upline="zhou.jie", region="广州", level=3, code="A007",
-               joined_on=dt.date(2025, 2, 24)),
-    MemberSpec("zheng.hao", "郑浩", upline="wu.ting", region="广州", level=2, code="A008",
-               joined_on=dt.date(2025, 5, 12)),
-    MemberSpec("sun.li", "孙丽", upline="zheng.hao", region="广州", level=1, code="A009",
-               joined_on=dt.date(2026, 8, 3), status=MemberStatus.PROBATION),
-    MemberSpec("he.ping", "何平", upline="zhou.jie", region="深圳", level=2, code="A010",
-               joined_on=dt.date(2025, 6, 2)),
-    MemberSpec("ma.chao", "马超", upline="he.ping", region="深圳", level=1, code="A011",
-               joined_on=dt.date(2026, 9, 7), status=MemberStatus.PROBATION),
-    MemberSpec("gao.yuan", "高远", upline="lin.feng", region="北京", level=2, code="A012",
-               joined_on=dt.date(2025, 7, 7)),
+    MemberSpec(
+        "wang.lei",
+        "王磊",
+        Role.LEADER,
+        region="华东",
+        code="L01",
+        joined_on=dt.date(2025, 1, 13),
+        staff=True,
+    ),
+    MemberSpec(
+        "zhou.jie", "周杰", Role.LEADER, region="华南", code="L02", joined_on=dt.date(2025, 1, 20)
+    ),
+    MemberSpec(
+        "lin.feng", "林峰", Role.LEADER, region="华北", code="L03", joined_on=dt.date(2025, 2, 10)
+    ),
+    MemberSpec(
+        "li.na",
+        "李娜",
+        upline="wang.lei",
+        region="上海",
+        level=3,
+        code="A001",
+        joined_on=dt.date(2025, 2, 17),
+    ),
+    MemberSpec(
+        "zhang.wei",
+        "张伟",
+        upline="li.na",
+        region="上海",
+        level=2,
+        code="A002",
+        joined_on=dt.date(2025, 4, 7),
+    ),
+    MemberSpec(
+        "liu.yang",
+        "刘洋",
+        upline="zhang.wei",
+        region="上海",
+        level=1,
+        code="A003",
+        joined_on=dt.date(2025, 9, 1),
+    ),
+    MemberSpec(
+        "chen.jing",
+        "陈静",
+        upline="li.na",
+        region="上海",
+        level=1,
+        code="A004",
+        joined_on=dt.date(2025, 10, 13),
+    ),
+    MemberSpec(
+        "yang.fan",
+        "杨帆",
+        upline="wang.lei",
+        region="杭州",
+        level=2,
+        code="A005",
+        joined_on=dt.date(2025, 3, 3),
+    ),
+    MemberSpec(
+        "zhao.min",
+        "赵敏",
+        upline="yang.fan",
+        region="杭州",
+        level=1,
+        code="A006",
+        joined_on=dt.date(2025, 11, 3),
+    ),
+    MemberSpec(
+        "wu.ting",
+        "吴婷",
+        upline="zhou.jie",
+        region="广州",
+        level=3,
+        code="A007",
+        joined_on=dt.date(2025, 2, 24),
+    ),
+    MemberSpec(
+        "zheng.hao",
+        "郑浩",
+        upline="wu.ting",
+        region="广州",
+        level=2,
+        code="A008",
+        joined_on=dt.date(2025, 5, 12),
+    ),
+    MemberSpec(
+        "sun.li",
+        "孙丽",
+        upline="zheng.hao",
+        region="广州",
+        level=1,
+        code="A009",
+        joined_on=dt.date(2026, 8, 3),
+        status=MemberStatus.PROBATION,
+    ),
+    MemberSpec(
+        "he.ping",
+        "何平",
+        upline="zhou.jie",
+        region="深圳",
+        level=2,
+        code="A010",
+        joined_on=dt.date(2025, 6, 2),
+    ),
+    MemberSpec(
+        "ma.chao",
+        "马超",
+        upline="he.ping",
+        region="深圳",
+        level=1,
+        code="A011",
+        joined_on=dt.date(2026, 9, 7),
+        status=MemberStatus.PROBATION,
+    ),
+    MemberSpec(
+        "gao.yuan",
+        "高远",
+        upline="lin.feng",
+        region="北京",
+        level=2,
+        code="A012",
+        joined_on=dt.date(2025, 7, 7),
+    ),
 )
 
 # (sku, name, category, price, cost, is_hero)
@@ -164,8 +259,15 @@ CUSTOMERS = (
     ("王女士", _CONSUMER, "zhang.wei", _ACTIVE, dt.date(2025, 6, 3), None, ""),
     ("徐汇康健药房", _RETAILER, "zhang.wei", _PROSPECT, None, None, ""),
     ("李先生", _CONSUMER, "liu.yang", _ACTIVE, dt.date(2025, 10, 8), None, ""),
-    ("陆女士", _CONSUMER, "chen.jing", _LOST, dt.date(2025, 11, 2), dt.date(2026, 4, 15),
-     "搬离上海"),
+    (
+        "陆女士",
+        _CONSUMER,
+        "chen.jing",
+        _LOST,
+        dt.date(2025, 11, 2),
+        dt.date(2026, 4, 15),
+        "搬离上海",
+    ),
     ("杭州西湖丽人坊", _RETAILER, "yang.fan", _ACTIVE, dt.date(2025, 4, 18), None, ""),
     ("滨江健康生活馆", _DEALER, "zhao.min", _PROSPECT, None, None, ""),
     ("广州天河美肌汇", _RETAILER, "wu.ting", _ACTIVE, dt.date(2025, 3, 28), None, ""),
@@ -173,8 +275,15 @@ CUSTOMERS = (
     ("陈女士", _CONSUMER, "zheng.hao", _ACTIVE, dt.date(2025, 8, 19), None, ""),
     ("番禺社区便利店", _RETAILER, "sun.li", _PROSPECT, None, None, ""),
     ("深圳南山优选超市", _RETAILER, "he.ping", _ACTIVE, dt.date(2025, 7, 22), None, ""),
-    ("黄先生", _CONSUMER, "ma.chao", _LOST, dt.date(2026, 9, 20), dt.date(2026, 11, 2),
-     "价格敏感，转向竞品"),
+    (
+        "黄先生",
+        _CONSUMER,
+        "ma.chao",
+        _LOST,
+        dt.date(2026, 9, 20),
+        dt.date(2026, 11, 2),
+        "价格敏感，转向竞品",
+    ),
     ("北京朝阳悦享会所", _DEALER, "gao.yuan", _ACTIVE, dt.date(2025, 8, 5), None, ""),
 )
 
@@ -214,7 +323,9 @@ def demo_load(progress: Callable[[str], None] | None = None) -> DemoLoadResult:
 
     if not User.objects.filter(username__iexact=SUPERUSER_USERNAME).exists():
         User.objects.create_superuser(
-            SUPERUSER_USERNAME, f"{SUPERUSER_USERNAME}@example.com", SUPERUSER_PASSWORD,
+            SUPERUSER_USERNAME,
+            f"{SUPERUSER_USERNAME}@example.com",
+            SUPERUSER_PASSWORD,
             display_name="Demo Superuser",
         )
         created["superuser"] += 1
@@ -308,7 +419,8 @@ def _levels(organization: Organization, created: Counter) -> dict[int, AgentLeve
     levels = {}
     for rank, name, description in LEVELS:
         level, was_created = AgentLevel.objects.get_or_create(
-            organization=organization, rank=rank,
+            organization=organization,
+            rank=rank,
             defaults={"name": name, "description": description},
         )
         created["agent level"] += was_created
@@ -426,14 +538,42 @@ ACTIVITIES = (
 )
 # (author username, category, urgency, title, body, product sku, competitor)
 FEEDBACK = (
-    ("li.na", "competitor", "high", "竞品面膜在上海大幅降价",
-     "某竞品补水面膜本月起买二送一，门店客户询问我们是否跟进促销。", "DB-SKN-01", "某国产面膜品牌"),
-    ("wu.ting", "dealer_request", "normal", "经销商希望增加茶礼盒小规格",
-     "越秀茶叶批发部反馈 250g 礼盒单价偏高，希望推出 125g 规格。", "DB-TEA-01", ""),
-    ("gao.yuan", "consumer_need", "normal", "北京客户关注益生菌儿童款",
-     "多位会所客户询问是否有儿童适用的益生菌产品。", "DB-HLT-01", ""),
-    ("zhao.min", "trend", "low", "杭州直播带货咨询量上升",
-     "近两周直播间咨询明显增多，护肤类最受关注。", "", ""),
+    (
+        "li.na",
+        "competitor",
+        "high",
+        "竞品面膜在上海大幅降价",
+        "某竞品补水面膜本月起买二送一，门店客户询问我们是否跟进促销。",
+        "DB-SKN-01",
+        "某国产面膜品牌",
+    ),
+    (
+        "wu.ting",
+        "dealer_request",
+        "normal",
+        "经销商希望增加茶礼盒小规格",
+        "越秀茶叶批发部反馈 250g 礼盒单价偏高，希望推出 125g 规格。",
+        "DB-TEA-01",
+        "",
+    ),
+    (
+        "gao.yuan",
+        "consumer_need",
+        "normal",
+        "北京客户关注益生菌儿童款",
+        "多位会所客户询问是否有儿童适用的益生菌产品。",
+        "DB-HLT-01",
+        "",
+    ),
+    (
+        "zhao.min",
+        "trend",
+        "low",
+        "杭州直播带货咨询量上升",
+        "近两周直播间咨询明显增多，护肤类最受关注。",
+        "",
+        "",
+    ),
 )
 DEMO_PLAN_PREFIX = "示例月度计划"
 DEMO_PLAN_TOTAL = Decimal("400000.00")
@@ -454,9 +594,7 @@ def _fact_days(organization: Organization) -> list[dt.date]:
     return working_days(organization=organization, start=start, end=yesterday)
 
 
-def _facts(
-    organization: Organization, members: dict[str, Membership], created: Counter
-) -> None:
+def _facts(organization: Organization, members: dict[str, Membership], created: Counter) -> None:
     from reports.models import DailyReport
 
     if DailyReport.objects.filter(organization=organization).exists():
@@ -520,14 +658,23 @@ def facts_file(
                 product = rng.choice(products)
                 quantity = rng.randint(1, 5)
                 amount = quantity * product.price
-                collected = amount if rng.random() < 0.7 else (amount * Decimal("0.8")).quantize(
-                    Decimal("0.01")
+                collected = (
+                    amount
+                    if rng.random() < 0.7
+                    else (amount * Decimal("0.8")).quantize(Decimal("0.01"))
                 )
                 customer = None
                 if own_customers and rng.random() < 0.5:
                     customer = rng.choice(own_customers)
-                lines.append(SalesLine(product=product, quantity=quantity, amount=amount,
-                                       collected=collected, customer=customer))
+                lines.append(
+                    SalesLine(
+                        product=product,
+                        quantity=quantity,
+                        amount=amount,
+                        collected=collected,
+                        customer=customer,
+                    )
+                )
             # Filed on time: a while before the day's cut-off (today: and before now).
             submitted_at = cutoff - dt.timedelta(minutes=rng.randint(20, 240))
             if today is not None:
@@ -564,7 +711,8 @@ def facts_file(
                         customer=rng.choice(own_customers) if own_customers else None,
                         kind=kind,
                         occurred_at=dt.datetime.combine(
-                            day, dt.time(rng.randint(9, 17), rng.choice((0, 15, 30, 45))),
+                            day,
+                            dt.time(rng.randint(9, 17), rng.choice((0, 15, 30, 45))),
                             tzinfo=organization.tzinfo,
                         ),
                         duration_minutes=rng.randint(10, 90),
@@ -588,9 +736,7 @@ def facts_file(
     created["activity"] += len(activities)
 
 
-def _feedback(
-    organization: Organization, members: dict[str, Membership], created: Counter
-) -> None:
+def _feedback(organization: Organization, members: dict[str, Membership], created: Counter) -> None:
     from reports.models import MarketFeedback
     from reports.services import feedback_create
 
@@ -650,8 +796,7 @@ def _plan(organization: Organization, members: dict[str, Membership], created: C
         dimension=Dimension.MEMBER,
         method=BreakdownMethod.WEIGHTS,
         allocations=[
-            Allocation(key=members[username], weight=weight)
-            for username, weight in LEADER_WEIGHTS
+            Allocation(key=members[username], weight=weight) for username, weight in LEADER_WEIGHTS
         ],
     )
     targets = 1 + len(leaders.created)

@@ -48,13 +48,20 @@ def build_commands(*, port: int, beat_schedule: str, python: str = sys.executabl
         Child(
             "worker",
             (
-                *celery, "worker", "-l", "info",
-                "-Q", ",".join(WORKER_QUEUES),
-                "--concurrency", "2",
+                *celery,
+                "worker",
+                "-l",
+                "info",
+                "-Q",
+                ",".join(WORKER_QUEUES),
+                "--concurrency",
+                "2",
                 # The filesystem transport has no server to hold fan-out state: gossip and
                 # heartbeats would write event files that nothing reads, and mingle would wait
                 # for replies at every start. Tasks and remote control work without them.
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
             ),
         ),
         Child("beat", (*celery, "beat", "-l", "info", "-s", beat_schedule)),
@@ -270,9 +277,7 @@ class Supervisor:
             else:
                 _signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and any(
-            _group_alive(p.pid) for _, p in self.processes
-        ):
+        while time.monotonic() < deadline and any(_group_alive(p.pid) for _, p in self.processes):
             time.sleep(0.1)
         for _, process in self.processes:
             _signal_group(process.pid, signal.SIGKILL)

@@ -108,8 +108,12 @@ def test_an_unused_product_can_still_be_deleted(client_for, world):
 def test_deleting_a_customer_with_facts_is_a_409(fact, client_for, world):
     customer = CustomerFactory(organization=world.org, owner=world.agent)
     if fact == "sale":
-        SalesEntryFactory(organization=world.org, member=world.agent, customer=customer,
-                          product=ProductFactory(organization=world.org))
+        SalesEntryFactory(
+            organization=world.org,
+            member=world.agent,
+            customer=customer,
+            product=ProductFactory(organization=world.org),
+        )
     elif fact == "activity":
         ActivityFactory(organization=world.org, member=world.agent, customer=customer)
     else:

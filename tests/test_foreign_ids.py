@@ -60,8 +60,11 @@ INTEGER_REFERENCES = {
     ("PUT", "/api/v1/orgs/{org_slug}/me/daily-reports/{date}/", "lines[].customer"): Customer,
     ("POST", "/api/v1/orgs/{org_slug}/appraisals/{id}/review/", "scores[].criterion"): Criterion,
     ("POST", "/api/v1/orgs/{org_slug}/appraisal-templates/", "eligibility.levels"): AgentLevel,
-    ("PATCH", "/api/v1/orgs/{org_slug}/appraisal-templates/{id}/", "eligibility.levels"):
-        AgentLevel,
+    (
+        "PATCH",
+        "/api/v1/orgs/{org_slug}/appraisal-templates/{id}/",
+        "eligibility.levels",
+    ): AgentLevel,
 }
 # Integer fields named like a reference that are not one.
 NOT_REFERENCES = {
@@ -274,7 +277,8 @@ def test_another_organizations_id_is_a_400_naming_the_field(
         own = _make(VIEW_MODELS[(method, path)], world.org, world)
         url = url.replace("{id}", str(own.pk))
     many = field_path in {
-        fp for m, p, fp, _model, t in RELATION_CASES
+        fp
+        for m, p, fp, _model, t in RELATION_CASES
         if (m, p) == (method, path) and issubclass(t, serializers.ManyRelatedField)
     }
     body = _nested(field_path, [foreign.pk] if many else foreign.pk)
@@ -340,8 +344,14 @@ def test_a_template_eligible_for_another_organizations_level_is_a_400(client_for
         "period_kind": "month",
         "eligibility": {"levels": [foreign.pk]},
         "criteria": [
-            {"name": "Sales", "kind": "quantitative", "metric": "sales_amount", "weight": "100",
-             "method": "ratio_to_target", "params": {"cap": 120}},
+            {
+                "name": "Sales",
+                "kind": "quantitative",
+                "metric": "sales_amount",
+                "weight": "100",
+                "method": "ratio_to_target",
+                "params": {"cap": 120},
+            },
         ],
         "grades": [{"grade": "A", "min_score": "0", "outcome": "retain"}],
     }
@@ -378,15 +388,28 @@ def test_an_agent_cannot_report_a_sale_to_another_agents_customer(
     today = world.org.local_today().isoformat()
     report = client.put(
         f"{P}me/daily-reports/{today}/",
-        {"lines": [{"product": product.pk, "customer": peers_customer.pk, "quantity": 1,
-                    "amount": "10.00"}]},
+        {
+            "lines": [
+                {
+                    "product": product.pk,
+                    "customer": peers_customer.pk,
+                    "quantity": 1,
+                    "amount": "10.00",
+                }
+            ]
+        },
     )
     assert report.status_code == 400, report.content
     assert _error_at(report.json(), f"lines{ANY}.customer")
     sale = client.post(
         f"{P}sales/",
-        {"date": today, "product": product.pk, "customer": peers_customer.pk, "quantity": 1,
-         "amount": "10.00"},
+        {
+            "date": today,
+            "product": product.pk,
+            "customer": peers_customer.pk,
+            "quantity": 1,
+            "amount": "10.00",
+        },
     )
     assert sale.status_code == 400, sale.content
     assert "customer" in sale.json()

@@ -29,8 +29,17 @@ def test_build_commands():
     assert worker == Child(
         "worker",
         (
-            *celery, "worker", "-l", "info", "-Q", "default,reminders,rollups,outbound",
-            "--concurrency", "2", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            *celery,
+            "worker",
+            "-l",
+            "info",
+            "-Q",
+            "default,reminders,rollups,outbound",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ),
     )
     assert beat == Child("beat", (*celery, "beat", "-l", "info", "-s", "/x/celerybeat-schedule"))
@@ -85,8 +94,12 @@ def local_broker_settings(var_dir: Path) -> dict:
         "print(json.dumps([s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS]))"
     )
     out = subprocess.run(
-        [PY, "-c", code], cwd=BASE_DIR, env={**env, "VAR_DIR": str(var_dir)},
-        capture_output=True, text=True, check=True,
+        [PY, "-c", code],
+        cwd=BASE_DIR,
+        env={**env, "VAR_DIR": str(var_dir)},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     url, options = json.loads(out.strip().splitlines()[-1])
     return {"url": url, "options": options}
@@ -101,8 +114,13 @@ def test_embedded_broker_is_the_filesystem_under_var(tmp_path):
     # A message published to a worker queue comes back out: the folders and options work.
     queue = Queue("reminders", Exchange("reminders", type="direct"), routing_key="reminders")
     with Connection(broker["url"], transport_options=broker["options"]) as conn:
-        conn.Producer().publish({"hello": "worker"}, exchange=queue.exchange,
-                                routing_key="reminders", declare=[queue], serializer="json")
+        conn.Producer().publish(
+            {"hello": "worker"},
+            exchange=queue.exchange,
+            routing_key="reminders",
+            declare=[queue],
+            serializer="json",
+        )
         message = conn.SimpleQueue(queue).get(timeout=5)
         assert message.payload == {"hello": "worker"}
         message.ack()
@@ -111,7 +129,8 @@ def test_embedded_broker_is_the_filesystem_under_var(tmp_path):
 SLEEPER = (PY, "-c", "import time; time.sleep(60)")
 # A child with a child of its own (as runserver's reloader and the worker's pool are).
 PARENT_OF_SLEEPER = (
-    PY, "-c",
+    PY,
+    "-c",
     "import subprocess, sys, time; "
     "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)",
 )
@@ -121,7 +140,10 @@ def test_supervisor_stops_the_others_when_one_dies(tmp_path):
     crasher = (PY, "-c", "import time; time.sleep(0.5); raise SystemExit(3)")
     supervisor = Supervisor(
         [Child("sleeper", PARENT_OF_SLEEPER), Child("crasher", crasher)],
-        env=os.environ, cwd=tmp_path, out=StringIO(), stop_timeout=5,
+        env=os.environ,
+        cwd=tmp_path,
+        out=StringIO(),
+        stop_timeout=5,
     )
     assert supervisor.run() == 3
     assert all(process.poll() is not None for _, process in supervisor.processes)
@@ -132,7 +154,10 @@ def test_supervisor_stops_the_others_when_one_dies(tmp_path):
 def test_supervisor_stops_every_child_on_request(tmp_path):
     supervisor = Supervisor(
         [Child("a", PARENT_OF_SLEEPER), Child("b", SLEEPER)],
-        env=os.environ, cwd=tmp_path, out=StringIO(), stop_timeout=5,
+        env=os.environ,
+        cwd=tmp_path,
+        out=StringIO(),
+        stop_timeout=5,
     )
     ready = threading.Event()
     threading.Timer(0.5, supervisor.request_stop).start()
@@ -176,8 +201,15 @@ def test_compose_services_and_health_checks(compose):
 
 def test_compose_app_services_get_production_settings(compose):
     anchors = compose["x-app"]["environment"]
-    for name in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS",
-                 "DATABASE_URL", "REDIS_URL", "EMAIL_URL", "DJANGO_SECURE_SSL_REDIRECT"):
+    for name in (
+        "DJANGO_SETTINGS_MODULE",
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EMAIL_URL",
+        "DJANGO_SECURE_SSL_REDIRECT",
+    ):
         assert name in anchors, name
     assert anchors["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
     for name in ("web", "worker", "beat", "migrate"):
@@ -200,6 +232,9 @@ def settings_env_vars() -> set[str]:
 def test_env_example_lists_every_variable_the_settings_read():
     names = settings_env_vars()
     assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= names
-    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(),
-                            flags=re.MULTILINE))
+    listed = set(
+        re.findall(
+            r"^#?\s*([A-Z][A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), flags=re.MULTILINE
+        )
+    )
     assert names - listed == set()

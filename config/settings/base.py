@@ -351,9 +351,13 @@ RETENTION_NOTIFICATIONS_DAYS = env.int("RETENTION_NOTIFICATIONS_DAYS", default=9
 RETENTION_UNREAD_NOTIFICATIONS_DAYS = env.int("RETENTION_UNREAD_NOTIFICATIONS_DAYS", default=365)
 RETENTION_JOBRUNS_DAYS = env.int("RETENTION_JOBRUNS_DAYS", default=90)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationKindEnum"] = "notifications.models.NotificationKind.choices"  # noqa: E501
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["NotificationKindEnum"] = (
+    "notifications.models.NotificationKind.choices"
+)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OutcomeEnum"] = "appraisals.models.Outcome.choices"
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["InvitationStatusEnum"] = "agents.models.InvitationStatus.choices"  # noqa: E501
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["InvitationStatusEnum"] = (
+    "agents.models.InvitationStatus.choices"
+)
 # One beat entry per job. A daily job's entry runs the dispatcher every minute, which starts the
 # job in every organization whose local time has just passed the job's time of day (read from the
 # organization each time: a settings change needs no restart). `expires` drops ticks that a

@@ -24,8 +24,12 @@ else:
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "100000/min", "auth": "10000/min",
-                               "auth_user": "10000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "10000/min",
+        "user": "100000/min",
+        "auth": "10000/min",
+        "auth_user": "10000/min",
+    },
 }
 
 # The suite logs in many times; tests/agents/test_lockout.py turns the lockout back on.

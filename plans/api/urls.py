@@ -16,9 +16,7 @@ router.register("tasks", views.PlanTaskViewSet, basename="tasks")
 urlpatterns = [
     path("targets/import/", imports.TargetImportView.as_view(), name="targets-import"),
     path("attainment/", views.AttainmentView.as_view(), name="attainment"),
-    path(
-        "attainment/export/", views.AttainmentExportView.as_view(), name="attainment-export"
-    ),
+    path("attainment/export/", views.AttainmentExportView.as_view(), name="attainment-export"),
     path("dashboard/today/", views.DashboardTodayView.as_view(), name="dashboard-today"),
     *router.urls,
 ]

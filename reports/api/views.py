@@ -188,9 +188,7 @@ class DailyReportViewSet(
 # --- Sales ----------------------------------------------------------------------------------
 
 
-class SalesEntryViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet
-):
+class SalesEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """Sales facts of the caller and their subtree (owners and admins: all), from daily
     reports, the API and imports. POST records one sale (source "api"): agents their own,
     leaders for their subtree."""
@@ -311,9 +309,7 @@ class ActivityViewSet(OrgScopedModelViewSet):
 # --- Market feedback ------------------------------------------------------------------------
 
 
-class FeedbackViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet
-):
+class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """Market feedback written by the caller and their subtree, plus what is assigned to them
     (owners and admins: all). Filed feedback goes to the author's nearest working upline with
     a response deadline that follows the urgency."""

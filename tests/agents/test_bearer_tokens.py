@@ -109,9 +109,7 @@ def test_the_request_user_is_the_real_user_after_the_tenant(world):
     from agents.models import User
 
     client = bearer(world.owner.user)
-    response = client.patch(
-        "/api/v1/orgs/acme/settings/", {"name": "Acme Renamed"}, format="json"
-    )
+    response = client.patch("/api/v1/orgs/acme/settings/", {"name": "Acme Renamed"}, format="json")
     assert response.status_code == 200, response.data
     assert type(response.wsgi_request.user) is User
     assert response.wsgi_request.user.pk == world.owner.user.pk
