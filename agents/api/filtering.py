@@ -6,7 +6,7 @@ import django_filters
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
+from rest_framework.filters import OrderingFilter, SearchFilter
 
 _BOOLEAN_VALUES = {"", "true", "false"}  # what both of django-filter's boolean widgets read
 
@@ -42,3 +42,13 @@ class StrictOrderingFilter(OrderingFilter):
             if any(not term or term.lstrip("-") not in valid for term in terms):
                 raise ValidationError({self.ordering_param: [_("Unknown ordering field.")]})
         return super().get_ordering(request, queryset, view)
+
+
+class StrictSearchFilter(SearchFilter):
+    """`?search=` given more than once is a 400: the schema has one term (words separated by
+    spaces), and DRF would silently use the last one."""
+
+    def get_search_terms(self, request):
+        if len(request.query_params.getlist(self.search_param)) > 1:
+            raise ValidationError({self.search_param: [_("Give one search term.")]})
+        return super().get_search_terms(request)

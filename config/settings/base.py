@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "agents.api.filtering.StrictFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "agents.api.filtering.StrictSearchFilter",
         "agents.api.filtering.StrictOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "agents.api.schema.AgentTeamsAutoSchema",
