@@ -1,6 +1,8 @@
-"""The PostgreSQL backend's health check (config/db/postgresql/base.py): no round trip for an
-idle connection, and a connection the server closed is replaced before the request's query."""
+"""The PostgreSQL backend (config/db/postgresql/base.py): the health check costs no round trip
+for an idle connection, a connection the server closed is replaced before the request's query,
+and timestamps read by psycopg's C loader are what Django's loader reads."""
 
+import datetime as dt
 import select
 
 import psycopg
@@ -8,6 +10,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.db.backends.postgresql import base as django_postgresql
+
+from config.db.postgresql import base as postgresql_base
 
 pytestmark = [
     pytest.mark.skipif(
@@ -73,3 +77,40 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_query(select
     _next_request_checks()
     assert _backend_pid() != pid  # a new connection answered, no error
     assert select_one_calls == [1]  # Django's check confirmed what the socket showed
+
+
+TIMESTAMPS = [
+    "2026-03-10 09:00:00+08",
+    "2026-03-10 09:00:00.123456+08",
+    "2026-12-31 23:59:59.999999-05:30",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59+00",
+    "1969-07-20 20:17:40+00",
+]
+
+
+def _read(cursor) -> list:
+    values = ", ".join(f"'{value}'::timestamptz" for value in TIMESTAMPS)
+    cursor.execute(f"SELECT {values}, NULL::timestamptz")  # noqa: S608 - constants above
+    return list(cursor.fetchone())
+
+
+@pytest.mark.skipif(
+    postgresql_base._C_TIMESTAMPTZ_LOADER is None, reason="psycopg's C implementation"
+)
+def test_timestamps_are_read_by_psycopgs_c_loader_as_django_reads_them():
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    with connection.cursor() as cursor:
+        loader = connection.connection.adapters.get_loader(1184, Format.TEXT)  # timestamptz
+        assert loader is postgresql_base.UTCTimestamptzLoader
+        ours = _read(cursor)
+    with connection.cursor() as cursor:
+        register_tzloader(connection.timezone, cursor.cursor)  # Django's own, on this cursor
+        djangos = _read(cursor)
+    assert ours == djangos
+    assert [value.tzinfo for value in ours[:-1]] == [dt.UTC] * len(TIMESTAMPS)
+    assert ours[0] == dt.datetime(2026, 3, 10, 1, 0, tzinfo=dt.UTC)
+    assert ours[1].microsecond == 123456
+    assert ours[-1] is None
