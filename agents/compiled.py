@@ -305,6 +305,45 @@ def _populate(populator, row, from_obj) -> None:
         populator.remote_setter(obj, from_obj)
 
 
+class BareModelIterable(ModelIterable):
+    """ModelIterable (Django 5.2) with its instances built by `_from_db` and `_populate`: without
+    `Model.__init__` where no init signal listens, for list pages of hundreds of rows (about 4 µs
+    a row of a 200-report page: issue 7, bench/README.md). Use it with `bare_instances(qs)`.
+    Querysets with known related objects (from a related manager) take ModelIterable's path."""
+
+    def __iter__(self):
+        queryset = self.queryset
+        if queryset._known_related_objects:
+            yield from super().__iter__()
+            return
+        db = queryset.db
+        compiler = queryset.query.get_compiler(using=db)
+        results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
+        select, klass_info = compiler.select, compiler.klass_info
+        annotations = (compiler.annotation_col_map or {}).items()
+        model = klass_info["model"]
+        select_fields = klass_info["select_fields"]
+        start, end = select_fields[0], select_fields[-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        related_populators = get_related_populators(klass_info, select, db)
+        for row in compiler.results_iter(results):
+            obj = _from_db(model, db, init_list, row[start:end])
+            for populator in related_populators:
+                _populate(populator, row, obj)
+            for attr_name, col_pos in annotations:
+                setattr(obj, attr_name, row[col_pos])
+            yield obj
+
+
+def bare_instances(queryset: QuerySet) -> QuerySet:
+    """The queryset, its instances built by BareModelIterable (a model queryset; values() and
+    values_list() querysets are returned unchanged)."""
+    if queryset._iterable_class is ModelIterable:
+        queryset = queryset._chain()
+        queryset._iterable_class = BareModelIterable
+    return queryset
+
+
 def instances_from_values(model, attnames: tuple[str, ...], rows, *, using: str = "default"):
     """Model instances from `values_list(*attnames)` rows, as unpickling builds them (the state
     set directly, `Model.__init__` skipped), for the hundreds of rows of one answer: `from_db`

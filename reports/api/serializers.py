@@ -1,4 +1,5 @@
 import threading
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.utils import timezone
@@ -59,20 +60,32 @@ class SalesLineInputSerializer(serializers.Serializer):
     collected = money_field(required=False, default=Decimal("0.00"))
 
 
-def decimal_text(field: serializers.DecimalField, value) -> str | Decimal:
-    """`field.to_representation(value)` for a Decimal, without DRF's per-call context copy (a
-    page of reports formats thousands of amounts): quantized to the field's places with its
-    rounding (half-even by default) and written out in full. Other cases go to DRF."""
-    plan = field.__dict__.get("_text_plan", False)
-    if plan is False:
-        coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-        plan = None
-        if coerce and not field.localize and field.decimal_places is not None:
-            plan = (Decimal(1).scaleb(-field.decimal_places), field.rounding or ROUND_HALF_EVEN)
-        field.__dict__["_text_plan"] = plan
-    if plan is None or value.__class__ is not Decimal:
-        return field.to_representation(value)
-    return format(value.quantize(plan[0], rounding=plan[1]), "f")
+def money_text(field: serializers.DecimalField) -> Callable[[object], str | Decimal | None]:
+    """The function that answers `field.to_representation(value)` for a money value, and None
+    for None (as a serializer answers a null field); built once per field, one call per value.
+    For a Decimal, without DRF's per-call context copy (a page of reports formats thousands of
+    amounts): quantized to the field's places with its rounding (half-even by default) and
+    written out in full. Other values go to DRF."""
+    text = field.__dict__.get("_money_text")
+    if text is not None:
+        return text
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if coerce and not field.localize and field.decimal_places is not None:
+        places = Decimal(1).scaleb(-field.decimal_places)
+        rounding = field.rounding or ROUND_HALF_EVEN
+
+        def text(value):
+            if value.__class__ is Decimal:
+                return format(value.quantize(places, rounding=rounding), "f")
+            return None if value is None else field.to_representation(value)
+
+    else:
+
+        def text(value):
+            return None if value is None else field.to_representation(value)
+
+    field.__dict__["_money_text"] = text
+    return text
 
 
 def _iso_zone(field: serializers.DateTimeField):
@@ -166,20 +179,25 @@ class SalesLineSerializer(serializers.ModelSerializer):
         fields = shared_fields(type(self))
         if tuple(fields) != self.HANDLED:
             return super().to_representation(instance)
-        return {
-            "id": instance.pk,
-            "product": instance.product_id,
-            "customer": instance.customer_id,
-            "quantity": instance.quantity,
-            **{
-                name: None if value is None else decimal_text(fields[name], value)
-                for name, value in (
-                    ("amount", instance.amount),
-                    ("collected", instance.collected),
-                    ("profit", instance.profit),
-                )
-            },
-        }
+        return _line_answer(instance, *_line_money(fields))
+
+
+def _line_money(fields) -> tuple:
+    return tuple(money_text(fields[name]) for name in ("amount", "collected", "profit"))
+
+
+def _line_answer(line, amount, collected, profit) -> dict:
+    """SalesLineSerializer's answer for a line, given the money_text of its three money
+    fields."""
+    return {
+        "id": line.pk,
+        "product": line.product_id,
+        "customer": line.customer_id,
+        "quantity": line.quantity,
+        "amount": amount(line.amount),
+        "collected": collected(line.collected),
+        "profit": profit(line.profit),
+    }
 
 
 class DailyReportTotalsSerializer(serializers.Serializer):
@@ -334,6 +352,7 @@ class DailyReportSerializer(serializers.ModelSerializer):
             text = value.astimezone(zone).isoformat()  # DateTimeField's ISO 8601 answer
             return text[:-6] + "Z" if text.endswith("+00:00") else text
 
+        lines, totals = self._lines_and_totals(instance, fields["lines"])
         return {
             "id": instance.pk,
             "member": instance.member_id,
@@ -343,7 +362,7 @@ class DailyReportSerializer(serializers.ModelSerializer):
             "new_customers": instance.new_customers,
             "lost_customers": instance.lost_customers,
             "orders": instance.orders,
-            "lines": fields["lines"].to_representation(_lines_of(instance)),
+            "lines": lines,
             "summary": instance.summary,
             "plan_tomorrow": instance.plan_tomorrow,
             "problems": instance.problems,
@@ -351,7 +370,7 @@ class DailyReportSerializer(serializers.ModelSerializer):
             "updated_at": moment("updated_at", instance.updated_at),
             "is_late": instance.is_late,
             "is_locked": self.get_is_locked(instance),
-            "totals": self.get_totals(instance),
+            "totals": totals,
             "unlocked_by": instance.unlocked_by_id,
             "unlocked_at": out("unlocked_at", instance.unlocked_at),
         }
@@ -363,10 +382,44 @@ class DailyReportSerializer(serializers.ModelSerializer):
 
     def get_is_locked(self, obj) -> bool:
         """Whether the member can no longer change the report (the window closed and it was
-        not unlocked)."""
-        return not services.daily_report_is_editable(
-            organization=self.context["organization"], report=obj, now=self._now()
-        )
+        not unlocked). Each day's window is worked out once per answer."""
+        editable = self.context.get("_editable")
+        if editable is None:
+            editable = self.context["_editable"] = services.daily_report_editable_check(
+                organization=self.context["organization"], now=self._now()
+            )
+        return not editable(obj)
+
+    def _lines_and_totals(self, instance, lines_field) -> tuple[list, dict]:
+        """The `lines` (SalesLineSerializer's answers) and the `totals` (get_totals') of a
+        report in one pass over its lines; through the serializers themselves when the line's
+        serializer or its fields are not those SalesLineSerializer.to_representation handles."""
+        line_fields = shared_fields(SalesLineSerializer)
+        if (
+            type(lines_field.child) is not SalesLineSerializer
+            or tuple(line_fields) != SalesLineSerializer.HANDLED
+        ):
+            return lines_field.to_representation(_lines_of(instance)), self.get_totals(instance)
+        money = _line_money(line_fields)
+        answers = []
+        quantity, amount, collected, profit = 0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00")
+        for line in _lines_of(instance):
+            answers.append(_line_answer(line, *money))
+            quantity += line.quantity
+            amount += line.amount
+            collected += line.collected
+            profit += line.profit
+        return answers, self._totals_answer(quantity, amount, collected, profit)
+
+    @staticmethod
+    def _totals_answer(quantity, amount, collected, profit) -> dict:
+        fields = shared_fields(DailyReportTotalsSerializer)
+        return {
+            "quantity": fields["quantity"].to_representation(quantity),
+            "sales_amount": money_text(fields["sales_amount"])(amount),
+            "collected_amount": money_text(fields["collected_amount"])(collected),
+            "profit": money_text(fields["profit"])(profit),
+        }
 
     @extend_schema_field(DailyReportTotalsSerializer)
     def get_totals(self, obj):
@@ -374,17 +427,12 @@ class DailyReportSerializer(serializers.ModelSerializer):
         with the fields built once per list rather than a serializer per report (a page of 200
         reports built 200 serializers: issue 7, bench/README.md)."""
         lines = list(_lines_of(obj))
-        totals = {
-            "quantity": sum(line.quantity for line in lines),
-            "sales_amount": sum((line.amount for line in lines), Decimal("0.00")),
-            "collected_amount": sum((line.collected for line in lines), Decimal("0.00")),
-            "profit": sum((line.profit for line in lines), Decimal("0.00")),
-        }
-        fields = shared_fields(DailyReportTotalsSerializer)
-        return {
-            "quantity": fields["quantity"].to_representation(totals.pop("quantity")),
-            **{name: decimal_text(fields[name], value) for name, value in totals.items()},
-        }
+        return self._totals_answer(
+            sum(line.quantity for line in lines),
+            sum((line.amount for line in lines), Decimal("0.00")),
+            sum((line.collected for line in lines), Decimal("0.00")),
+            sum((line.profit for line in lines), Decimal("0.00")),
+        )
 
 
 class MissingMemberSerializer(serializers.Serializer):

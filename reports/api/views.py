@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from agents.api.base import OrgScopedMixin, OrgScopedModelViewSet, OrgScopedViewSet
 from agents.api.exceptions import PayloadTooLarge
 from agents.api.xlsx import XLSX_RESPONSES, XlsxNegotiationMixin, applied_filters, export_or_400
+from agents.compiled import bare_instances
 from agents.permissions import LEAD, OWN_WRITE, READ
 from reports import exports, imports, services
 from reports.filters import ActivityFilter, DailyReportFilter, FeedbackFilter, SalesEntryFilter
@@ -124,8 +125,9 @@ class DailyReportViewSet(
     access = {"list": READ, "retrieve": READ, "missing": READ, "unlock": LEAD, "export": READ}
 
     def list(self, request, *args, **kwargs):
-        """The page's reports, then their lines in one query (report_lines_attach)."""
-        queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+        """The page's reports (built without Model.__init__: agents.compiled.bare_instances),
+        then their lines in one query (report_lines_attach)."""
+        queryset = bare_instances(self.filter_queryset(self.get_queryset()).prefetch_related(None))
         page = self.paginate_queryset(queryset)
         if page is None:  # pragma: no cover - the list is always paginated
             page = list(queryset)

@@ -234,6 +234,69 @@ def test_instances_from_values_send_init_signals_when_someone_listens(world):
     assert seen == got and got[0].quantity == entry.quantity
 
 
+def _state(obj) -> dict:
+    """An instance as the code sees it: its fields' values, what is deferred and cached."""
+    return {
+        "values": {f.attname: obj.__dict__.get(f.attname) for f in obj._meta.concrete_fields},
+        "deferred": obj.get_deferred_fields(),
+        "cached": sorted(obj._state.fields_cache),
+        "adding": obj._state.adding,
+        "db": obj._state.db,
+    }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["plain", "select_related", "nullable_select_related", "only", "annotated", "values"],
+)
+def test_bare_instances_are_the_instances_the_queryset_gives(world, shape):
+    from agents.compiled import BareModelIterable, bare_instances
+    from reports.models import DailyReport
+    from tests.reports.factories import DailyReportFactory
+
+    DailyReportFactory(organization=world.org, member=world.agent, date=dt.date(2026, 3, 9))
+    DailyReportFactory(
+        organization=world.org,
+        member=world.other_agent,
+        date=dt.date(2026, 3, 10),
+        unlocked_by=world.owner,
+        unlocked_at=dt.datetime(2026, 3, 11, 2, 0, tzinfo=dt.UTC),
+    )
+    queryset = DailyReport.objects.order_by("date")
+    queryset = {
+        "plain": queryset,
+        "select_related": queryset.select_related("member__user", "organization"),
+        "nullable_select_related": queryset.select_related("unlocked_by"),
+        "only": queryset.only("id", "date", "member"),
+        "annotated": queryset.annotate(lines_count=Count("lines")),
+        "values": queryset.values("id", "date"),
+    }[shape]
+    expected, got = list(queryset), list(bare_instances(queryset))
+    if shape == "values":
+        assert got == expected and bare_instances(queryset)._iterable_class is not BareModelIterable
+        return
+    assert [_state(obj) for obj in got] == [_state(obj) for obj in expected]
+    if shape == "select_related":
+        assert [obj.member.user.username for obj in got] == ["agent", "other_agent"]
+    if shape == "nullable_select_related":
+        assert [obj.unlocked_by for obj in got] == [None, world.owner]
+    if shape == "annotated":
+        assert [obj.lines_count for obj in got] == [0, 0]
+    if shape == "only":
+        assert got[0].is_late is False  # a deferred field is read on demand
+
+
+def test_bare_instances_of_a_related_manager_know_their_owner(world):
+    from agents.compiled import bare_instances
+    from tests.reports.factories import DailyReportFactory
+
+    DailyReportFactory(organization=world.org, member=world.agent, date=dt.date(2026, 3, 9))
+    with CaptureQueriesContext(connection) as queries:
+        reports = list(bare_instances(world.agent.daily_reports.all()))
+        assert reports[0].member is world.agent  # set from the manager, not read again
+    assert len(queries) == 1
+
+
 # --- CompiledValues -------------------------------------------------------------------------
 
 
