@@ -2,12 +2,15 @@
 and the ones that feed scoring are set-based: a fixed number of queries for a whole cycle,
 whatever the number of members."""
 
+import os
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, connections
+from django.db import close_old_connections, connection
 from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet, Sum
 
 from agents.models import Membership, Organization, Role
@@ -238,6 +241,25 @@ def cycle_actuals(
     return own, subtree
 
 
+_READERS: tuple[int, ThreadPoolExecutor] | None = None
+_READERS_LOCK = threading.Lock()
+
+
+def _facts_readers() -> ThreadPoolExecutor:
+    """The thread that reads facts ahead, kept for the process (a worker runs roll-ups night
+    after night) with its database connection; a new one in a process forked from one that had
+    it (threads do not survive a fork). One: two roll-ups at once in one process (rare: the job
+    scores cycles one after the other) read their facts in turn."""
+    global _READERS
+    with _READERS_LOCK:
+        if _READERS is None or _READERS[0] != os.getpid():
+            _READERS = (
+                os.getpid(),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="own-facts"),
+            )
+        return _READERS[1]
+
+
 class OwnFactsAhead:
     """The members' own facts of a cycle (as `cycle_actuals` answers them), read on a second
     database connection in a thread while the roll-up reads the stored scores and the targets
@@ -251,14 +273,16 @@ class OwnFactsAhead:
     metrics are still those asked for (`own_actuals`)."""
 
     def __init__(self, *, cycle: AppraisalCycle, metrics: set[str]):
-        from concurrent.futures import ThreadPoolExecutor
-
         from reports.metrics import metric_actuals_many
 
         self.metrics, self.start, self.end = set(metrics), cycle.start, cycle.end
         organization = cycle.organization  # loaded here, not on the thread's connection
 
         def read() -> dict:
+            # The thread's own connection, handled as a request handles its: dropped at the
+            # start if too old or broken, kept at the end only under CONN_MAX_AGE (production:
+            # the next roll-up of this worker reuses it and its prepared statements).
+            close_old_connections()
             try:
                 return metric_actuals_many(
                     organization=organization,
@@ -268,11 +292,9 @@ class OwnFactsAhead:
                     group_by="member",
                 )
             finally:
-                connections.close_all()  # the thread's own connection, not the caller's
+                close_old_connections()
 
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="own-facts")
-        self._future = executor.submit(read)
-        executor.shutdown(wait=False)
+        self._future = _facts_readers().submit(read)
 
     @classmethod
     def start(cls, *, cycle: AppraisalCycle, metrics: set[str]) -> "OwnFactsAhead | None":

@@ -33,6 +33,9 @@ if __name__ == "__main__":  # pragma: no cover - only when run as a script
     # each statement with its parameters), which taxes the product's queries and not much else.
     # The gunicorn of benchmark 4 inherits it.
     os.environ.setdefault("DJANGO_DEBUG", "false")
+    # Connections kept as production keeps them (config/settings/production.py): the roll-up's
+    # second connection (appraisals.selectors.OwnFactsAhead) lasts from one run to the next.
+    os.environ.setdefault("CONN_MAX_AGE", "60")
     django.setup()
     # The web workers' garbage-collector settings (config/wsgi.py), for what runs in-process.
     from config.gc_tuning import tune

@@ -132,3 +132,41 @@ def test_other_jobs_still_run_in_one_transaction_with_their_done_mark():
     run = JobRunFactory(status=JobRunStatus.PENDING)
     assert job_run_execute(job_run_id=run.pk, handler=handler)
     assert seen == [True, False]
+
+
+def _in_reader(function):
+    from appraisals.selectors import _facts_readers
+
+    return _facts_readers().submit(function).result()
+
+
+def _reader_backend():
+    from django.db import connections
+
+    wrapper = connections["default"]
+    return None if wrapper.connection is None else wrapper.connection.info.backend_pid
+
+
+def _reader_close():
+    from django.db import connections
+
+    connections["default"].close()
+
+
+def test_the_reader_keeps_its_connection_between_roll_ups_only_under_conn_max_age(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the second connection is used on PostgreSQL only")
+    cycle = _team(2)
+    # The threads' connections share the settings: production keeps connections 60 s.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    try:
+        services.appraisal_cycle_score(cycle=cycle)
+        first = _in_reader(_reader_backend)
+        services.appraisal_cycle_score(cycle=cycle)
+        assert first is not None and _in_reader(_reader_backend) == first
+    finally:
+        _in_reader(_reader_close)
+    # The tests' (and a local run's) CONN_MAX_AGE of 0: closed after each roll-up.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    services.appraisal_cycle_score(cycle=cycle)
+    assert _in_reader(_reader_backend) is None
