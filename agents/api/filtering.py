@@ -46,9 +46,13 @@ class StrictOrderingFilter(OrderingFilter):
 
 class StrictSearchFilter(SearchFilter):
     """`?search=` given more than once is a 400: the schema has one term (words separated by
-    spaces), and DRF would silently use the last one."""
+    spaces), and DRF would silently use the last one. A term DRF refuses (a null character) is a
+    400 naming `search`, where DRF's answer named no parameter."""
 
     def get_search_terms(self, request):
         if len(request.query_params.getlist(self.search_param)) > 1:
             raise ValidationError({self.search_param: [_("Give one search term.")]})
-        return super().get_search_terms(request)
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as error:
+            raise ValidationError({self.search_param: error.detail}) from None

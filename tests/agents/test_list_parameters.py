@@ -37,6 +37,13 @@ def test_a_repeated_search_is_a_400_naming_it(client_for, world, products, url):
     assert list(response.data) == ["search"]
 
 
+@pytest.mark.parametrize("url", LISTS_WITH_SEARCH)
+def test_a_search_with_a_null_character_is_a_400_naming_it(client_for, world, url):
+    response = client_for(world.owner).get(f"{url}?search=se%00rum")
+    assert response.status_code == 400, response.data
+    assert list(response.data) == ["search"]
+
+
 def test_ordering_by_an_offered_field(client_for, world, products):
     response = client_for(world.owner).get(PRODUCTS, {"ordering": "-price"})
     assert response.status_code == 200
