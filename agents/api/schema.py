@@ -2,6 +2,8 @@
 operation, so clients (and the schemathesis run in tests/test_fuzz_api.py) know which status codes
 to expect: DRF's views answer them, but drf-spectacular only documents the success codes."""
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -40,6 +42,18 @@ _EMPTY = {"type": "string", "maxLength": 0}
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def _blank_in_model(field) -> bool:
+    """Whether a read-only field of a ModelSerializer comes from a blank=True string field."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or not field.read_only or not field.source or "." in field.source:
+        return False
+    try:
+        model_field = model._meta.get_field(field.source)
+    except FieldDoesNotExist:
+        return False
+    return isinstance(model_field, models.CharField) and model_field.blank
+
+
 class AgentTeamsAutoSchema(AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         if isinstance(field, serializers.TimeField):
@@ -47,6 +61,21 @@ class AgentTeamsAutoSchema(AutoSchema):
             # format (RFC 3339 full-time) requires one: document what is really sent and taken.
             return {"type": "string", "format": "partial-time", "example": "20:00:00"}
         return super()._map_serializer_field(field, direction, bypass_extensions)
+
+    def _insert_field_validators(self, field, schema):
+        """drf-spectacular adds "" as a choice to a formatted string field that allows blank;
+        DRF drops allow_blank from read-only fields, so the answers' fields built from a
+        blank=True model field (an invitation by username has the e-mail "") get it here."""
+        super()._insert_field_validators(field, schema)
+        if (
+            not getattr(field, "allow_blank", False)
+            and schema.get("type") == "string"
+            and "format" in schema
+            and _blank_in_model(field)
+        ):
+            outer = {"readOnly", "writeOnly", "nullable", "deprecated", "description", "title"}
+            inner = {key: schema.pop(key) for key in list(schema) if key not in outer}
+            schema["anyOf"] = [inner, _EMPTY]  # "" is valid whether formats are checked or not
 
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
