@@ -382,7 +382,8 @@ class DailyReportSerializer(serializers.ModelSerializer):
 
     def get_is_locked(self, obj) -> bool:
         """Whether the member can no longer change the report (the window closed and it was
-        not unlocked). Each day's window is worked out once per answer."""
+        not unlocked)."""
+        # Each day's window is worked out once per answer (a page holds a few days).
         editable = self.context.get("_editable")
         if editable is None:
             editable = self.context["_editable"] = services.daily_report_editable_check(
