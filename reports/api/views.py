@@ -125,8 +125,10 @@ class DailyReportViewSet(
     access = {"list": READ, "retrieve": READ, "missing": READ, "unlock": LEAD, "export": READ}
 
     def list(self, request, *args, **kwargs):
-        """The page's reports, then their lines in one query (report_lines_attach)."""
-        # The page's reports are built without Model.__init__ (agents.compiled.bare_instances).
+        """Reports of the caller and their subtree (owners and admins: everyone's), each with
+        its sales lines and totals."""
+        # The page's reports are built without Model.__init__ (agents.compiled.bare_instances),
+        # then their lines are read in one query (report_lines_attach).
         queryset = bare_instances(self.filter_queryset(self.get_queryset()).prefetch_related(None))
         page = self.paginate_queryset(queryset)
         if page is None:  # pragma: no cover - the list is always paginated
