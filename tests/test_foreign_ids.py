@@ -370,6 +370,57 @@ def test_a_template_eligible_for_another_organizations_level_is_a_400(client_for
     assert foreign.pk not in (template.eligibility or {}).get("levels", [])
 
 
+# --- ids beyond what a bigint holds --------------------------------------------------------
+
+# An id no bigint column holds: the database driver would overflow (a 500) if it got that far.
+HUGE_ID = 2**65
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["product", "customer"])
+def test_a_daily_report_line_with_an_id_beyond_any_row_is_a_400(field, client_for, world):
+    line = {
+        "product": ProductFactory(organization=world.org).pk,
+        "customer": CustomerFactory(organization=world.org, owner=world.agent).pk,
+        "quantity": 1,
+        "amount": "10.00",
+        field: HUGE_ID,
+    }
+    before = _row_counts()
+    response = client_for(world.agent).put(
+        f"{P}me/daily-reports/{world.org.local_today().isoformat()}/", {"lines": [line]}
+    )
+    assert response.status_code == 400, response.content
+    assert _error_at(response.json(), f"lines{ANY}.{field}")
+    assert _row_counts() == before
+
+
+@pytest.mark.django_db
+def test_appraisal_ids_beyond_any_row_are_a_400_naming_the_field(client_for, world):
+    client = client_for(world.admin)
+    template = template_create(world.org)
+    patch = client.patch(
+        f"{P}appraisal-templates/{template.pk}/", {"eligibility": {"levels": [HUGE_ID]}}
+    )
+    assert patch.status_code == 400, patch.content
+    assert _error_at(patch.json(), "eligibility.levels")
+    criteria = client.get(f"{P}appraisal-templates/{template.pk}/").json()["criteria"]
+    criteria[0]["id"] = HUGE_ID
+    patch = client.patch(f"{P}appraisal-templates/{template.pk}/", {"criteria": criteria})
+    assert patch.status_code == 400, patch.content
+    assert _error_at(patch.json(), f"criteria{ANY}.id")
+    appraisal = cycle_open(template).appraisals.get(member=world.agent)
+    review = client.post(
+        f"{P}appraisals/{appraisal.pk}/review/", {"scores": [{"criterion": HUGE_ID, "score": 4}]}
+    )
+    assert review.status_code == 400, review.content
+    assert _error_at(review.json(), f"scores{ANY}.criterion")
+    for name in ("member", "template"):
+        history = client.get(f"{P}appraisals/history/", {name: HUGE_ID})
+        assert history.status_code == 400, history.content
+        assert list(history.json()) == [name]
+
+
 # --- another agent's customer ---------------------------------------------------------------
 
 

@@ -1,5 +1,14 @@
 from rest_framework import serializers
 
+# The largest id a bigint column holds: a larger number sent as an id is a 400 on its field, not
+# an overflow in the database driver (a 500).
+ID_MAX = 2**63 - 1
+
+
+def id_field(**kwargs) -> serializers.IntegerField:
+    """An id given as a plain integer (looked up later, in bulk): 1 to ID_MAX."""
+    return serializers.IntegerField(min_value=1, max_value=ID_MAX, **kwargs)
+
 
 class OrgRelatedField(serializers.PrimaryKeyRelatedField):
     """A reference by id that only accepts rows of the request's organization: an id of another

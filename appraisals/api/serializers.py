@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from agents.api.fields import OrgRelatedField
+from agents.api.fields import OrgRelatedField, id_field
 from agents.models import AgentLevel, MemberStatus, Role
 from appraisals import scoring
 from appraisals.models import (
@@ -51,7 +51,7 @@ class MeasureField(serializers.DecimalField):
 
 
 class CriterionSerializer(serializers.ModelSerializer):
-    id = serializers.IntegerField(
+    id = id_field(
         required=False,
         help_text=gettext_lazy("On update: the criterion to change; omit to add one."),
     )
@@ -115,9 +115,7 @@ class EligibilitySerializer(serializers.Serializer):
     statuses = serializers.ListField(
         child=serializers.ChoiceField(choices=MemberStatus.choices), required=False, max_length=4
     )
-    levels = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=100
-    )
+    levels = serializers.ListField(child=id_field(), required=False, max_length=100)
 
     def validate_levels(self, value):
         organization = self.context["organization"]
@@ -384,7 +382,7 @@ class AppraisalSerializer(serializers.ModelSerializer):
 
 
 class ReviewScoreSerializer(serializers.Serializer):
-    criterion = serializers.IntegerField()
+    criterion = id_field()
     score = serializers.IntegerField()
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -483,8 +481,8 @@ class HistorySerializer(serializers.Serializer):
 
 
 class HistoryQuerySerializer(serializers.Serializer):
-    member = serializers.IntegerField(required=False, min_value=1)
-    template = serializers.IntegerField(required=False, min_value=1)
+    member = id_field(required=False)
+    template = id_field(required=False)
 
 
 class AppraisalExportQuerySerializer(serializers.Serializer):

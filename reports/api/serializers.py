@@ -12,7 +12,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.formatting import lazy_format
 from rest_framework.utils.serializer_helpers import BindingDict
 
-from agents.api.fields import OrgRelatedField
+from agents.api.fields import OrgRelatedField, id_field
 from agents.api.serializers import scoped_members
 from agents.models import Customer, Membership, Product, Region
 from agents.products import inactive_product_message
@@ -48,9 +48,8 @@ def visible_customers(queryset, context):
 
 
 class SalesLineInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1, help_text=gettext_lazy("Product id."))
-    customer = serializers.IntegerField(
-        min_value=1,
+    product = id_field(help_text=gettext_lazy("Product id."))
+    customer = id_field(
         required=False,
         allow_null=True,
         help_text=gettext_lazy("Customer id (optional)."),
