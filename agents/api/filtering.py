@@ -11,16 +11,36 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 _BOOLEAN_VALUES = {"", "true", "false"}  # what both of django-filter's boolean widgets read
 
 
+def _parameters(name: str, filter_) -> list[str]:
+    """The query parameters a filter reads one value from each (a range reads two: `date_after`
+    and `date_before`); none for a filter that takes several values."""
+    widget = filter_.field.widget
+    if getattr(widget, "allow_multiple_selected", False):
+        return []
+    suffixes = getattr(widget, "suffixes", None)
+    if suffixes:
+        return [widget.suffixed(name, suffix) for suffix in suffixes]
+    return [name]
+
+
 class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, with a 400 naming the parameter for what it would silently ignore or
+    guess: a boolean that is not true or false, and a one-value parameter given more than once
+    (django-filter used the last one)."""
+
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
         if filterset is None:
             return None
         errors = {}
+        params = request.query_params
         for name, filter_ in filterset.filters.items():
+            for parameter in _parameters(name, filter_):
+                if len(params.getlist(parameter)) > 1:
+                    errors[parameter] = [_("Give one value.")]
             if not isinstance(filter_, django_filters.BooleanFilter):
                 continue
-            for value in request.query_params.getlist(name):
+            for value in params.getlist(name):
                 if value.lower() not in _BOOLEAN_VALUES:
                     errors[name] = [_("Must be true or false.")]
         if errors:
