@@ -243,11 +243,11 @@ def daily_report_upsert(
     request gives the same report however often it is sent. Replacing replaces the report's
     sales lines (SalesEntry, source "report") in the same transaction.
 
-    Before the day's cut-off on PostgreSQL, two statements write it (reports/filing.py: the
-    upsert settles concurrent first filings itself). Otherwise (late, or SQLite) the report is
-    read under a row lock, the rules and the audit applied, and concurrent first filings race
-    on the unique (organization, member, date) constraint: the loser's insert fails, and it
-    retries once as a replacement of the winner's row."""
+    Before the day's cut-off on PostgreSQL, one call of a database function writes it
+    (reports/filing.py: its upsert settles concurrent first filings itself). Otherwise (late,
+    or SQLite) the report is read under a row lock, the rules and the audit applied, and
+    concurrent first filings race on the unique (organization, member, date) constraint: the
+    loser's insert fails, and it retries once as a replacement of the winner's row."""
     now = now or timezone.now()
     _check_report_day(organization=organization, day=day, now=now)
     unknown = set(data) - set(REPORT_FIELDS)
@@ -299,8 +299,8 @@ def _report_values(data: dict) -> dict:
 
 
 def _daily_report_file_on_time(*, organization, member, day, data, lines, now):
-    """Before the cut-off: always editable, not late, not audited; two statements on
-    PostgreSQL (reports/filing.py). The answer is built from what they returned."""
+    """Before the cut-off: always editable, not late, not audited; one call of the filing
+    function on PostgreSQL (reports/filing.py). The answer is built from what it returned."""
     values = _report_values(data)
     filed = filing.report_file_on_time(
         organization_id=organization.pk,

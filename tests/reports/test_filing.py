@@ -129,7 +129,7 @@ def test_both_paths_store_and_answer_the_same(client_for, world, goods, clock, m
         assert _comparable(fast.json(), customers[world.agent.pk]) == _comparable(
             portable.json(), customers[world.other_agent.pk]
         )
-        # The answer, built from what the statements returned, is what a GET reads back.
+        # The answer, built from what the filing function returned, is what a GET reads back.
         assert fast.json() == fast_client.get(ME.format(DAY)).json()
         assert _stored(world.agent) == _stored(world.other_agent)
     assert len(calls) == 4  # every PUT of the first agent took the PostgreSQL path
