@@ -27,11 +27,16 @@ both ways and compares what is stored and answered.
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.db import connection
+
+from agents.compiled import instances_from_values
+from config.db.postgresql import pipeline
+
+T = TypeVar("T")
 
 
 class LineValues(NamedTuple):
@@ -111,3 +116,186 @@ def report_file_on_time(
     with connection.cursor() as cursor:
         row = _file(cursor, _call(tuple(values)), params)
     return Filed(*row[:6], list(row[6]))
+
+
+# The checked call with positional parameters, each cast, sent as text: one prepared statement
+# serves every call of a connection, whatever the Python types of the values.
+_CHECKED_PARAMETERS = (
+    ("organization", "bigint"),
+    ("member", "bigint"),
+    ("region", "bigint"),
+    ("date", "date"),
+    ("now", "timestamptz"),
+    ("manager", "boolean"),
+    ("path", "text"),
+    ("money_limit", "numeric"),
+)
+_CHECKED_LINES = (
+    ("products", "bigint[]"),
+    ("customers", "bigint[]"),
+    ("quantities", "integer[]"),
+    ("amounts", "numeric[]"),
+    ("collected", "numeric[]"),
+)
+_CHECKED_FUNCTION = "reports_daily_report_file_checked"
+_CHECKED_STATEMENT = _CHECKED_FUNCTION.encode()
+
+
+@functools.cache
+def _checked_call(fields: tuple[tuple[str, str], ...]) -> bytes:
+    named = [*_CHECKED_PARAMETERS, *fields, *_CHECKED_LINES]
+    arguments = ", ".join(
+        f"p_{name} => ${number}::{kind}" for number, (name, kind) in enumerate(named, 1)
+    )
+    # The arguments are names and types of this module, not input.
+    select = "SELECT refused, report_id, created, submitted_at, is_late, unlocked_by_id,"
+    return f"{select} unlocked_at, line_ids, profits FROM {_CHECKED_FUNCTION}({arguments})".encode()
+
+
+def report_file_checked(
+    *,
+    organization_id: int,
+    member_id: int,
+    region_id: int | None,
+    manager: bool,
+    path: str,
+    money_limit: Decimal,
+    day: dt.date,
+    values: dict,
+    kinds: dict[str, str],
+    lines: Sequence[tuple[int, int | None, int, Decimal, Decimal]],
+    now: dt.datetime,
+    answer: Callable[[Filed, list[Decimal]], T],
+) -> tuple[Filed, T] | None:
+    """`report_file_on_time` for lines not checked yet, (product id, customer id, quantity,
+    amount, collected), with `values` of the SQL types `kinds`; None when refused.
+
+    The function `reports_daily_report_file_checked` (migration 0003) checks the references and
+    the profits with services.daily_report_upsert's rules, works the profits out from the
+    products' costs and files; or refuses, writing nothing. The caller has checked everything
+    else: the input's types and ranges, and that the report is filed on time.
+
+    `answer(filed, profits)` builds the answer while the commit is made durable: the call, a
+    flush request and the transaction's end are sent at once (config/db/postgresql/pipeline.py),
+    the row comes back before the commit's write-ahead log reaches the disk, and this returns
+    only once it has: a report is never answered before it is stored."""
+    fields = tuple((name, kinds[name]) for name in values)
+    parameters = [
+        organization_id,
+        member_id,
+        region_id,
+        day,
+        now,
+        manager,
+        path,
+        money_limit,
+        *values.values(),
+        [line[0] for line in lines],
+        [line[1] for line in lines],
+        [line[2] for line in lines],
+        [line[3] for line in lines],
+        [line[4] for line in lines],
+    ]
+
+    def on_row(row):
+        if row[0]:
+            return None
+        filed = Filed(*row[1:7], list(row[7]))
+        return filed, answer(filed, list(row[8]))
+
+    return pipeline.call_then_commit(
+        connection,
+        name=_CHECKED_STATEMENT,
+        statement=_checked_call(fields),
+        parameters=parameters,
+        on_row=on_row,
+    )
+
+
+_REPORT_ANSWERED = (
+    "id",
+    "organization_id",
+    "member_id",
+    "date",
+    "submitted_at",
+    "updated_at",
+    "is_late",
+    "unlocked_by_id",
+    "unlocked_at",
+)
+_LINE_ANSWERED = (
+    "id",
+    "organization_id",
+    "date",
+    "member_id",
+    "product_id",
+    "customer_id",
+    "region_id",
+    "quantity",
+    "amount",
+    "collected",
+    "profit",
+    "source",
+    "daily_report_id",
+    "recorded_by_id",
+    "created_at",
+)
+
+
+def filed_report(
+    *,
+    organization_id: int,
+    member_id: int,
+    region_id: int | None,
+    day: dt.date,
+    values: dict,
+    lines: Sequence[LineValues],
+    filed: Filed,
+    now: dt.datetime,
+):
+    """The report just filed, with its lines attached (as `report_lines_attach` does), built
+    from what the call returned: nothing is read again for the answer, and the instances are
+    built as unpickling builds them (agents.compiled.instances_from_values)."""
+    from reports.models import DailyReport, SalesEntry, SalesSource
+
+    (report,) = instances_from_values(
+        DailyReport,
+        (*_REPORT_ANSWERED, *values),
+        [
+            (
+                filed.report_id,
+                organization_id,
+                member_id,
+                day,
+                filed.submitted_at,
+                now,
+                filed.is_late,
+                filed.unlocked_by_id,
+                filed.unlocked_at,
+                *values.values(),
+            )
+        ],
+    )
+    report._prefetched_objects_cache = {
+        "lines": instances_from_values(
+            SalesEntry,
+            _LINE_ANSWERED,
+            [
+                (
+                    pk,
+                    organization_id,
+                    day,
+                    member_id,
+                    *line[:2],
+                    region_id,
+                    *line[2:],
+                    SalesSource.REPORT,
+                    filed.report_id,
+                    member_id,
+                    now,
+                )
+                for pk, line in zip(filed.line_ids, lines, strict=True)
+            ],
+        )
+    }
+    return report

@@ -302,45 +302,37 @@ def _daily_report_file_on_time(*, organization, member, day, data, lines, now):
     """Before the cut-off: always editable, not late, not audited; one call of the filing
     function on PostgreSQL (reports/filing.py). The answer is built from what it returned."""
     values = _report_values(data)
+    line_values = [
+        filing.LineValues(
+            line.product.pk,
+            line.customer.pk if line.customer is not None else None,
+            line.quantity,
+            line.amount,
+            line.collected,
+            _line_profit(line),
+        )
+        for line in lines
+    ]
     filed = filing.report_file_on_time(
         organization_id=organization.pk,
         member_id=member.pk,
         region_id=member.region_id,
         day=day,
         values=values,
-        lines=[
-            filing.LineValues(
-                line.product.pk,
-                line.customer.pk if line.customer is not None else None,
-                line.quantity,
-                line.amount,
-                line.collected,
-                _line_profit(line),
-            )
-            for line in lines
-        ],
+        lines=line_values,
         now=now,
     )
-    report = DailyReport(
-        pk=filed.report_id,
-        organization=organization,
-        member=member,
-        date=day,
-        submitted_at=filed.submitted_at,
-        updated_at=now,
-        is_late=filed.is_late,
-        unlocked_by_id=filed.unlocked_by_id,
-        unlocked_at=filed.unlocked_at,
-        **values,
+    report = filing.filed_report(
+        organization_id=organization.pk,
+        member_id=member.pk,
+        region_id=member.region_id,
+        day=day,
+        values=values,
+        lines=line_values,
+        filed=filed,
+        now=now,
     )
-    report._state.adding = False
-    report._state.db = DailyReport.objects.db
-    written = _report_lines(organization=organization, report=report, lines=lines, member=member)
-    for entry, pk in zip(written, filed.line_ids, strict=True):
-        entry.pk, entry.created_at = pk, now
-        entry._state.adding = False
-        entry._state.db = report._state.db
-    report._prefetched_objects_cache = {"lines": written}
+    report.organization, report.member = organization, member
     return report, filed.created
 
 

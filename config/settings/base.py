@@ -230,6 +230,10 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# The daily-report PUT's fast path (reports/api/fast_put.py); false sends every PUT through the
+# DRF view.
+REPORTS_FAST_PUT = env.bool("REPORTS_FAST_PUT", default=True)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),

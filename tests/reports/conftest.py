@@ -53,3 +53,20 @@ def query_counts():
         return counts
 
     return measure
+
+
+@pytest.fixture
+def client_for():
+    """client_for(membership) -> an APIClient sending that member's user's bearer token, as the
+    apps do: the reports' tests go through authentication as it runs in production, and so
+    through the daily-report PUT's fast path (reports/api/fast_put.py) where it applies."""
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    def make(member) -> APIClient:
+        client = APIClient()
+        if member is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(member.user)}")
+        return client
+
+    return make

@@ -110,10 +110,11 @@ def test_both_paths_store_and_answer_the_same(client_for, world, goods, clock, m
         for member in (world.agent, world.other_agent)
     }
     calls = []
-    real = filing.report_file_on_time
-    monkeypatch.setattr(
-        filing, "report_file_on_time", lambda **kwargs: calls.append(1) or real(**kwargs)
-    )
+    for name in ("report_file_on_time", "report_file_checked"):  # the view's, the fast path's
+        real = getattr(filing, name)
+        monkeypatch.setattr(
+            filing, name, lambda real=real, **kwargs: calls.append(1) or real(**kwargs)
+        )
     fast_client, portable_client = client_for(world.agent), client_for(world.other_agent)
     for step, hour in enumerate(("09:00", "10:30", "12:00", "22:59")):
         clock.set(f"2026-03-10 {hour}")
