@@ -273,6 +273,35 @@ class DailyReportInputSerializer(ThreadFieldsMixin, serializers.Serializer):
         return attrs
 
 
+_ZERO = Decimal("0.00")
+
+
+def _lines_and_totals_slow(serializer, instance, lines_field) -> tuple[list, dict]:
+    """The `lines` and `totals` through the serializers themselves (a line serializer or line
+    fields that SalesLineSerializer.to_representation does not handle)."""
+    return lines_field.to_representation(_lines_of(instance)), serializer.get_totals(instance)
+
+
+def _totals_text():
+    """DailyReportTotalsSerializer's answer from the four sums, its fields' formats looked up
+    once."""
+    fields = shared_fields(DailyReportTotalsSerializer)
+    quantity_text = fields["quantity"].to_representation
+    amount_text, collected_text, profit_text = (
+        money_text(fields[name]) for name in ("sales_amount", "collected_amount", "profit")
+    )
+
+    def totals(quantity, amount, collected, profit) -> dict:
+        return {
+            "quantity": quantity_text(quantity),
+            "sales_amount": amount_text(amount),
+            "collected_amount": collected_text(collected),
+            "profit": profit_text(profit),
+        }
+
+    return totals
+
+
 class DailyReportSerializer(serializers.ModelSerializer):
     lines = SalesLineSerializer(many=True, read_only=True)
     is_locked = serializers.SerializerMethodField()
@@ -330,32 +359,33 @@ class DailyReportSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         """ModelSerializer's answer (ids for relations, each field's own to_representation for
         dates, times and lines) without its per-field attribute lookup: a page holds up to 200
-        reports (issue 7, bench/README.md)."""
-        fields = shared_fields(type(self))
-        if tuple(fields) != self.HANDLED:
+        reports (issue 7, bench/README.md). What formats the values is worked out once per
+        answer (`_formats`)."""
+        formats = self.context.get("_report_formats")
+        if formats is None:
+            formats = self.context["_report_formats"] = self._formats()
+        if formats is False:
             return super().to_representation(instance)
-
-        def out(name, value):
-            return None if value is None else fields[name].to_representation(value)
-
-        zones = self.context.get("_datetime_zones")
-        if zones is None:  # once per answer, not per report: the zone cannot change meanwhile
-            zones = self.context["_datetime_zones"] = {
-                name: _iso_zone(fields[name]) for name in ("submitted_at", "updated_at")
-            }
-
-        def moment(name, value):
-            zone = zones[name]
-            if value is None or zone is None or timezone.is_naive(value):
-                return out(name, value)
-            text = value.astimezone(zone).isoformat()  # DateTimeField's ISO 8601 answer
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-        lines, totals = self._lines_and_totals(instance, fields["lines"])
+        fields, moment, line_money, totals_text = formats
+        if line_money is None:
+            lines, totals = _lines_and_totals_slow(self, instance, fields["lines"])
+        else:
+            lines = []
+            quantity, amount, collected, profit = 0, _ZERO, _ZERO, _ZERO
+            for line in _lines_of(instance):
+                lines.append(_line_answer(line, *line_money))
+                quantity += line.quantity
+                amount += line.amount
+                collected += line.collected
+                profit += line.profit
+            totals = totals_text(quantity, amount, collected, profit)
+        unlocked_at = instance.unlocked_at
+        if unlocked_at is not None:
+            unlocked_at = fields["unlocked_at"].to_representation(unlocked_at)
         return {
-            "id": instance.pk,
+            "id": instance.id,
             "member": instance.member_id,
-            "date": out("date", instance.date),
+            "date": fields["date"].to_representation(instance.date),
             "followups": instance.followups,
             "communication_minutes": instance.communication_minutes,
             "new_customers": instance.new_customers,
@@ -371,8 +401,35 @@ class DailyReportSerializer(serializers.ModelSerializer):
             "is_locked": self.get_is_locked(instance),
             "totals": totals,
             "unlocked_by": instance.unlocked_by_id,
-            "unlocked_at": out("unlocked_at", instance.unlocked_at),
+            "unlocked_at": unlocked_at,
         }
+
+    def _formats(self):
+        """(fields, moment, the lines' money formats, totals) for every report of an answer;
+        False when the declared fields differ from those to_representation handles (one was
+        added): ModelSerializer's own answer then. The lines' money formats are None when the
+        line serializer or its fields are not those SalesLineSerializer handles."""
+        fields = shared_fields(type(self))
+        if tuple(fields) != self.HANDLED:
+            return False
+        # Once per answer: the time zone cannot change meanwhile.
+        zones = {name: _iso_zone(fields[name]) for name in ("submitted_at", "updated_at")}
+
+        def moment(name, value):
+            zone = zones[name]
+            if value is None or zone is None or timezone.is_naive(value):
+                return None if value is None else fields[name].to_representation(value)
+            text = value.astimezone(zone).isoformat()  # DateTimeField's ISO 8601 answer
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+        line_fields = shared_fields(SalesLineSerializer)
+        line_money = (
+            _line_money(line_fields)
+            if type(fields["lines"].child) is SalesLineSerializer
+            and tuple(line_fields) == SalesLineSerializer.HANDLED
+            else None
+        )
+        return fields, moment, line_money, _totals_text()
 
     def _now(self):
         if "now" not in self.context:
@@ -390,36 +447,9 @@ class DailyReportSerializer(serializers.ModelSerializer):
             )
         return not editable(obj)
 
-    def _lines_and_totals(self, instance, lines_field) -> tuple[list, dict]:
-        """The `lines` (SalesLineSerializer's answers) and the `totals` (get_totals') of a
-        report in one pass over its lines; through the serializers themselves when the line's
-        serializer or its fields are not those SalesLineSerializer.to_representation handles."""
-        line_fields = shared_fields(SalesLineSerializer)
-        if (
-            type(lines_field.child) is not SalesLineSerializer
-            or tuple(line_fields) != SalesLineSerializer.HANDLED
-        ):
-            return lines_field.to_representation(_lines_of(instance)), self.get_totals(instance)
-        money = _line_money(line_fields)
-        answers = []
-        quantity, amount, collected, profit = 0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00")
-        for line in _lines_of(instance):
-            answers.append(_line_answer(line, *money))
-            quantity += line.quantity
-            amount += line.amount
-            collected += line.collected
-            profit += line.profit
-        return answers, self._totals_answer(quantity, amount, collected, profit)
-
     @staticmethod
     def _totals_answer(quantity, amount, collected, profit) -> dict:
-        fields = shared_fields(DailyReportTotalsSerializer)
-        return {
-            "quantity": fields["quantity"].to_representation(quantity),
-            "sales_amount": money_text(fields["sales_amount"])(amount),
-            "collected_amount": money_text(fields["collected_amount"])(collected),
-            "profit": money_text(fields["profit"])(profit),
-        }
+        return _totals_text()(quantity, amount, collected, profit)
 
     @extend_schema_field(DailyReportTotalsSerializer)
     def get_totals(self, obj):
