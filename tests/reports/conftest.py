@@ -1,5 +1,6 @@
 import datetime as dt
 import zoneinfo
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -70,3 +71,13 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def goods(world):
+    """Two products with costs: (serum, cream)."""
+    from tests.agents.factories import ProductFactory
+
+    serum = ProductFactory(organization=world.org, sku="SERUM", cost=Decimal("40.00"))
+    cream = ProductFactory(organization=world.org, sku="CREAM", cost=Decimal("12.50"))
+    return serum, cream

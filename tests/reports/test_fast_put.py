@@ -37,13 +37,6 @@ DAY = dt.date(2026, 3, 10)
 
 
 @pytest.fixture
-def goods(world):
-    serum = ProductFactory(organization=world.org, sku="SERUM", cost=Decimal("40.00"))
-    cream = ProductFactory(organization=world.org, sku="CREAM", cost=Decimal("12.50"))
-    return serum, cream
-
-
-@pytest.fixture
 def taken(monkeypatch):
     """How many PUTs the fast path answered itself."""
     answered = []

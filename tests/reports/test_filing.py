@@ -4,7 +4,6 @@ and everything but the ids and the member must be equal. Concurrent PUTs of one 
 tests/reports/test_concurrency.py."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.conf import settings
 from agents.models import AuditEntry
 from reports import filing
 from reports.models import DailyReport, SalesEntry
-from tests.agents.factories import CustomerFactory, ProductFactory
+from tests.agents.factories import CustomerFactory
 
 pytestmark = [
     pytest.mark.django_db,
@@ -24,13 +23,6 @@ pytestmark = [
 
 ME = "/api/v1/orgs/acme/me/daily-reports/{}/"
 DAY = dt.date(2026, 3, 10)
-
-
-@pytest.fixture
-def goods(world):
-    serum = ProductFactory(organization=world.org, sku="SERUM", cost=Decimal("40.00"))
-    cream = ProductFactory(organization=world.org, sku="CREAM", cost=Decimal("12.50"))
-    return serum, cream
 
 
 def _sequence(serum, cream, customer_of):
