@@ -14,7 +14,7 @@ else, including every error, is answered by the view, which then decides everyth
 nothing when it refuses.
 
 What is shared, so that the two cannot drift apart:
-- authentication is the view's (DeferredJWTAuthentication), the tenancy its permission class
+- authentication is the view's (DeferredJWTAuthentication), the tenancy its permission classes
   (`TenantAccess`: membership, role, suspension), the throttles its `get_throttles()`; the
   throttles count a request once (the view does not count again what was counted here);
 - the body's rules are read from the view's input serializer (`DailyReportInputSerializer`):
@@ -47,7 +47,6 @@ from rest_framework.settings import api_settings as drf_settings
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from agents.api.authentication import DeferredJWTAuthentication, DeferredUser
-from agents.api.base import TenantAccess
 from reports import filing, services
 
 # The view reads this from the request: the fast path checked its throttles (True), or the
@@ -101,10 +100,14 @@ def _answer(request, view_function, kwargs) -> HttpResponse | None:
     view = view_function.cls(**view_function.initkwargs)  # as DRF's as_view() builds it
     view.setup(request, **kwargs)
     view.format_kwarg = None
-    try:
-        TenantAccess().has_permission(request, view)  # sets view.membership, view.organization
+    try:  # the view's permissions, as DRF checks them (TenantAccess sets view.membership)
+        permissions = view.get_permissions()
+        if not all(permission.has_permission(request, view) for permission in permissions):
+            return None
     except APIException:
         return None
+    if not hasattr(view, "membership"):
+        return None  # a view whose permissions no longer resolve the tenant
     organization, member = view.organization, view.membership
     try:
         day = dt.date.fromisoformat(kwargs["date"])
