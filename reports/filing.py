@@ -23,6 +23,11 @@ Only on time (services decides): before the day's cut-off a report is always edi
 filing is not late and nothing is audited. Late filings and edits, and SQLite, take the
 portable path with its rules and audit. tests/reports/test_filing.py files the same requests
 both ways and compares what is stored and answered.
+
+Two callers: the DRF view's service (`report_file_on_time`, lines already checked in Python,
+through a cursor) and the PUT's fast path (`report_file_checked`: the function of migration 0003
+checks the lines' references and profits first, and the call is pipelined with its commit,
+config/db/postgresql/pipeline.py). Both answer through `filed_report`.
 """
 
 import datetime as dt
