@@ -27,7 +27,8 @@ both ways and compares what is stored and answered.
 Two callers: the DRF view's service (`report_file_on_time`, lines already checked in Python,
 through a cursor) and the PUT's fast path (`report_file_checked`: the function of migration 0003
 checks the lines' references and profits first, and the call is pipelined with its commit,
-config/db/postgresql/pipeline.py). Both answer through `filed_report`.
+config/db/postgresql/pipeline.py). Both give the report with its lines for the answer, built
+from what the call returned (`_filed_report`).
 """
 
 import datetime as dt
@@ -100,10 +101,10 @@ def report_file_on_time(
     values: dict,
     lines: Sequence[LineValues],
     now: dt.datetime,
-) -> Filed:
+):
     """File or replace the member's report of `day` with `values` (every content field) and
-    replace its lines. See the module docstring; the caller has checked the input and that the
-    report is filed on time."""
+    replace its lines: (the report with its lines, whether it was created). See the module
+    docstring; the caller has checked the input and that the report is filed on time."""
     params = {
         "organization": organization_id,
         "member": member_id,
@@ -120,7 +121,18 @@ def report_file_on_time(
     }
     with connection.cursor() as cursor:
         row = _file(cursor, _call(tuple(values)), params)
-    return Filed(*row[:6], list(row[6]))
+    filed = Filed(*row[:6], list(row[6]))
+    report = _filed_report(
+        organization_id,
+        member_id,
+        region_id,
+        day=day,
+        values=values,
+        lines=lines,
+        filed=filed,
+        now=now,
+    )
+    return report, filed.created
 
 
 # The checked call with positional parameters, each cast, sent as text: one prepared statement
@@ -170,8 +182,8 @@ def report_file_checked(
     kinds: dict[str, str],
     lines: Sequence[tuple[int, int | None, int, Decimal, Decimal]],
     now: dt.datetime,
-    answer: Callable[[Filed, list[Decimal]], T],
-) -> tuple[Filed, T] | None:
+    answer: Callable[[object], T],
+) -> tuple[bool, T] | None:
     """`report_file_on_time` for lines not checked yet, (product id, customer id, quantity,
     amount, collected), with `values` of the SQL types `kinds`; None when refused.
 
@@ -180,7 +192,8 @@ def report_file_checked(
     products' costs and files; or refuses, writing nothing. The caller has checked everything
     else: the input's types and ranges, and that the report is filed on time.
 
-    `answer(filed, profits)` builds the answer while the commit is made durable: the call, a
+    Returns (whether the report was created, what `answer(report)` returned for the report
+    with its lines). `answer` builds the answer while the commit is made durable: the call, a
     flush request and the transaction's end are sent at once (config/db/postgresql/pipeline.py),
     the row comes back before the commit's write-ahead log reaches the disk, and this returns
     only once it has: a report is never answered before it is stored."""
@@ -206,7 +219,18 @@ def report_file_checked(
         if row[0]:
             return None
         filed = Filed(*row[1:7], list(row[7]))
-        return filed, answer(filed, list(row[8]))
+        checked = [LineValues(*line, profit) for line, profit in zip(lines, row[8], strict=True)]
+        report = _filed_report(
+            organization_id,
+            member_id,
+            region_id,
+            day=day,
+            values=values,
+            lines=checked,
+            filed=filed,
+            now=now,
+        )
+        return filed.created, answer(report)
 
     return pipeline.call_then_commit(
         connection,
@@ -247,11 +271,11 @@ _LINE_ANSWERED = (
 )
 
 
-def filed_report(
-    *,
+def _filed_report(
     organization_id: int,
     member_id: int,
     region_id: int | None,
+    *,
     day: dt.date,
     values: dict,
     lines: Sequence[LineValues],

@@ -313,27 +313,17 @@ def _daily_report_file_on_time(*, organization, member, day, data, lines, now):
         )
         for line in lines
     ]
-    filed = filing.report_file_on_time(
+    report, created = filing.report_file_on_time(
         organization_id=organization.pk,
         member_id=member.pk,
         region_id=member.region_id,
         day=day,
         values=values,
         lines=line_values,
-        now=now,
-    )
-    report = filing.filed_report(
-        organization_id=organization.pk,
-        member_id=member.pk,
-        region_id=member.region_id,
-        day=day,
-        values=values,
-        lines=line_values,
-        filed=filed,
         now=now,
     )
     report.organization, report.member = organization, member
-    return report, filed.created
+    return report, created
 
 
 def _daily_report_write(*, organization, member, day, data, lines, now):

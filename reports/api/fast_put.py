@@ -130,21 +130,8 @@ def _answer(request, view_function, kwargs) -> HttpResponse | None:
         return None
     setattr(request, THROTTLES_CHECKED, True)
 
-    def answer(filed: filing.Filed, profits: list[Decimal]) -> tuple[dict, bytes]:
+    def answer(report) -> tuple[dict, bytes]:
         # Built while the commit is made durable (filing.report_file_checked).
-        report = filing.filed_report(
-            organization_id=organization.pk,
-            member_id=member.pk,
-            region_id=member.region_id,
-            day=day,
-            values=values,
-            lines=[
-                filing.LineValues(*line, profit)
-                for line, profit in zip(lines, profits, strict=True)
-            ],
-            filed=filed,
-            now=now,
-        )
         serializer = view.get_serializer_class()(context=view.get_serializer_context())
         data = serializer.to_representation(report)
         return data, JSONRenderer().render(data)
@@ -172,10 +159,10 @@ def _answer(request, view_function, kwargs) -> HttpResponse | None:
         return None
     if checked is None:
         return None  # a product, customer or profit the view's 400 names
-    filed, (data, content) = checked
+    created, (data, content) = checked
     response = HttpResponse(
         content,
-        status=201 if filed.created else 200,
+        status=201 if created else 200,
         content_type="application/json",
     )
     response.data = data  # as a DRF Response has it (for tests and middleware that read it)
