@@ -396,14 +396,19 @@ def progress(ctx: Context, repeat: int) -> Result:
 # --- 4. Daily-report PUT through gunicorn --------------------------------------------------
 
 
-def _report_payload(products, customer_id) -> dict:
+def _report_payload(products, customer_id, quantity: int = 2) -> dict:
     return {
         "followups": 3,
         "communication_minutes": 45,
         "orders": 3,
         "summary": "bench",
         "lines": [
-            {"product": p.pk, "customer": customer_id, "quantity": 2, "amount": str(p.price * 2)}
+            {
+                "product": p.pk,
+                "customer": customer_id,
+                "quantity": quantity,
+                "amount": str(p.price * quantity),
+            }
             for p in products
         ],
     }
@@ -434,7 +439,8 @@ def _agents_with_customer(ctx: Context, count: int):
 
 
 def daily_report_check(ctx: Context) -> bool:
-    """PUT a report with three lines through the API; the stored lines are what was sent."""
+    """PUT a report with three lines through the API, then again with other quantities: the
+    stored lines are the last ones sent, three of them (replaced, never doubled)."""
     from agents.models import Product
 
     customer = _agents_with_customer(ctx, 1)[0]
@@ -442,9 +448,9 @@ def daily_report_check(ctx: Context) -> bool:
     today = ctx.organization.local_today()
     client = ctx.client(customer.owner.user)
 
-    def put():
+    def put(quantity):
         url = ctx.url(f"me/daily-reports/{today.isoformat()}/")
-        response = client.put(url, _report_payload(products, customer.pk), format="json")
+        response = client.put(url, _report_payload(products, customer.pk, quantity), format="json")
         if response.status_code not in (200, 201):
             raise AssertionError(f"PUT {url}: {response.status_code} {response.content[:300]}")
         return sql(
@@ -455,9 +461,9 @@ def daily_report_check(ctx: Context) -> bool:
             (ctx.organization.pk, customer.owner_id, today),
         )
 
-    rows = in_rollback(lambda: (put(), put())[1])  # twice: idempotent, never doubled
+    rows = in_rollback(lambda: (put(2), put(3), put(3))[2])
     return [(p, q, money(a)) for p, q, a in rows] == [
-        (p.pk, 2, money(p.price * 2)) for p in products
+        (p.pk, 3, money(p.price * 3)) for p in products
     ]
 
 
@@ -555,10 +561,10 @@ def gunicorn(ctx: Context, extra_args=()):
 
 
 def http_jobs(ctx: Context, requests: int, clients: int = 8) -> dict[str, list]:
-    """Benchmark 4's loads, `requests` each: `put` (today's report with three lines, by
-    `clients * 4` agents with their bearer tokens), `healthz`, and `me` (GET /api/v1/me/ with the
-    same tokens, the simplest authenticated request: JWT, the user and their memberships, one
-    small serializer; printed for reference, no bound)."""
+    """Benchmark 4's loads, `requests` each: `put` (today's report with three lines, other
+    quantities at each PUT, by `clients * 4` agents with their bearer tokens), `healthz`, and
+    `me` (GET /api/v1/me/ with the same tokens, the simplest authenticated request: JWT, the user
+    and their memberships, one small serializer; printed for reference, no bound)."""
     import json
 
     from rest_framework_simplejwt.tokens import AccessToken
@@ -576,7 +582,9 @@ def http_jobs(ctx: Context, requests: int, clients: int = 8) -> dict[str, list]:
             (
                 "PUT",
                 ctx.url(f"me/daily-reports/{today}/"),
-                json.dumps(_report_payload(products, customer.pk)).encode(),
+                # An agent's successive PUTs change every line (1-5 of each product): the
+                # filing writes them all, as an agent correcting the day's figures makes it.
+                json.dumps(_report_payload(products, customer.pk, 1 + i % 5)).encode(),
                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             )
         )

@@ -1,21 +1,24 @@
 """The PostgreSQL path of filing a daily report on time (issue 7, bench/README.md): one call of
-the function `reports_daily_report_file` (reports/migrations/0002), one round trip, where the
-portable path (services.daily_report_upsert) reads the report under a row lock, then inserts or
-updates it, deletes its lines and inserts the new ones, each statement built by the ORM, in a
-transaction (BEGIN and COMMIT are round trips too).
+the function `reports_daily_report_file` (reports/migrations/0002, 0004), one round trip, where
+the portable path (services.daily_report_upsert) reads the report under a row lock, inserts or
+updates it, then reads its lines and updates, deletes or adds them, each statement built by the
+ORM, in a transaction (BEGIN and COMMIT are round trips too).
 
-The function runs three statements, each with its own snapshot (a VOLATILE function's, in READ
-COMMITTED):
+The function (as migration 0004 left it) runs these statements, each with its own snapshot (a
+VOLATILE function's, in READ COMMITTED):
 1. `INSERT ... ON CONFLICT (organization, member, date) DO UPDATE ... RETURNING` files the
    report or replaces its counts and texts, and holds its row lock until the commit: a second
    PUT of the same report waits here. A replacement keeps the first filing's `submitted_at`,
    `is_late` and unlock. Two first filings racing need no retry: the unique constraint makes
    the second one an update.
-2. `DELETE` of the report's lines. Its snapshot is taken after statement 1 got the lock, so the
-   lines of a PUT that held the lock before are committed and seen: they are replaced, never
-   doubled. This is why it is not one statement: all parts of one statement share a snapshot
-   taken before any of them waits for the lock.
-3. `INSERT` of the new lines (`unnest` of one array per column), returning their ids.
+2. On a replacement, the stored lines, read in id order and locked (`FOR NO KEY UPDATE`). The
+   snapshot is taken after statement 1 got the lock, so the lines of a PUT that held the lock
+   before are committed and seen: paired with the new ones, never doubled. This is why it is
+   not one statement: all parts of one statement share a snapshot taken before any of them
+   waits for the lock. The n-th line sent updates the n-th stored line when it differs (it
+   keeps its id); stored lines beyond those sent are deleted.
+3. `INSERT` of the lines beyond the stored ones (`unnest` of one array per column), returning
+   their ids.
 
 Called outside a transaction, the call is its own transaction; inside one, part of it.
 
@@ -267,8 +270,7 @@ _LINE_ANSWERED = (
     "source",
     "daily_report_id",
     "recorded_by_id",
-    "created_at",
-)
+)  # not created_at: a kept line's is its first filing's, which the call does not return
 
 
 def _filed_report(
@@ -321,7 +323,6 @@ def _filed_report(
                     SalesSource.REPORT,
                     filed.report_id,
                     member_id,
-                    now,
                 )
                 for pk, line in zip(filed.line_ids, lines, strict=True)
             ],

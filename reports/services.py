@@ -179,13 +179,50 @@ _LOCKED_REPORT = CompiledQuery(
 )
 
 
-def _report_lines_delete(*, organization: Organization, report: DailyReport) -> None:
-    """Delete the report's sales lines. Nothing refers to a SalesEntry and no signal watches its
-    deletion, so QuerySet.delete would end in this same single DELETE, after building a
-    Collector to find that out (a guard test fails the day that changes)."""
-    SalesEntry.objects.filter(organization=organization, daily_report=report)._raw_delete(
-        SalesEntry.objects.db
+# What an edit compares and updates in a stored line (the rest is the report's, unchanged).
+_LINE_VALUES = (
+    "product_id",
+    "customer_id",
+    "region_id",
+    "quantity",
+    "amount",
+    "collected",
+    "profit",
+)
+
+
+def _report_lines_stored(*, organization: Organization, report: DailyReport) -> list[SalesEntry]:
+    """The report's stored lines in id order (the order they were sent), locked until the
+    commit as the filing function locks them (migration 0004): a line deleted or changed by
+    someone else meanwhile cannot make the edit miss it."""
+    return list(
+        SalesEntry.objects.select_for_update(no_key=True)
+        .filter(organization=organization, daily_report=report)
+        .order_by("pk")
     )
+
+
+def _report_lines_keep(*, stored: list[SalesEntry], written: list[SalesEntry]) -> list[SalesEntry]:
+    """Write the report's new lines `written` over its `stored` ones, as the filing function
+    does (migration 0004): the n-th line sent updates the n-th stored line, which keeps its id
+    and created_at, and only when it differs; lines beyond the stored ones are inserted, stored
+    lines beyond those sent deleted. The lines as stored, in order."""
+    kept = written[: len(stored)]
+    changed = []
+    for old, new in zip(stored, kept, strict=False):  # kept may be shorter
+        new.pk, new.created_at = old.pk, old.created_at
+        new._state.adding, new._state.db = False, old._state.db
+        if any(getattr(old, name) != getattr(new, name) for name in _LINE_VALUES):
+            changed.append(new)
+    if changed:
+        SalesEntry.objects.bulk_update(changed, _LINE_VALUES)
+    gone = [old.pk for old in stored[len(written) :]]
+    if gone:
+        # Nothing refers to a SalesEntry and no signal watches its deletion, so QuerySet.delete
+        # would end in this same single DELETE, after building a Collector to find that out (a
+        # guard test fails the day that changes).
+        SalesEntry.objects.filter(pk__in=gone)._raw_delete(SalesEntry.objects.db)
+    return kept + SalesEntry.objects.bulk_create(written[len(stored) :])
 
 
 def _report_lines(
@@ -345,16 +382,16 @@ def _daily_report_write(*, organization, member, day, data, lines, now):
         )
     # Edits after the day's cut-off are audited (on-time filing is the normal course).
     late = now > report_cutoff_at(organization=organization, day=day)
+    stored = [] if created else _report_lines_stored(organization=organization, report=report)
     if late:
-        before = None if created else _report_audit_state(report)
+        before = None if created else _report_audit_state(report, stored=stored)
     for name, value in _report_values(data).items():
         setattr(report, name, value)
     report.updated_at = now
     report.save()  # an insert that lost a race raises IntegrityError here
-    if not created:
-        _report_lines_delete(organization=organization, report=report)
-    written = SalesEntry.objects.bulk_create(
-        _report_lines(organization=organization, report=report, lines=lines, member=member)
+    written = _report_lines_keep(
+        stored=stored,
+        written=_report_lines(organization=organization, report=report, lines=lines, member=member),
     )
     # The report comes back with the lines just written (ids included: RETURNING on PostgreSQL
     # and SQLite), so that answering with it reads nothing again (`report.lines.all()`).
@@ -378,14 +415,15 @@ def _money(value) -> str:
     return str(Decimal(value).quantize(Decimal("0.01")))
 
 
-def _report_audit_state(report: DailyReport, lines: list[SalesLine] | None = None) -> dict:
-    """What a late edit's audit entry compares: the counts, the texts and the sales lines (the
-    stored ones when `lines` is None: one query, on late edits only)."""
+def _report_audit_state(
+    report: DailyReport,
+    lines: list[SalesLine] | None = None,
+    stored: list[SalesEntry] | None = None,
+) -> dict:
+    """What a late edit's audit entry compares: the counts, the texts and the sales lines, those
+    given (`lines`) or the `stored` ones."""
     state = audit_snapshot(report, REPORT_FIELDS)
     if lines is None:
-        stored = SalesEntry.objects.filter(
-            organization_id=report.organization_id, daily_report=report
-        ).order_by("id")
         state["lines"] = [
             {
                 "product": row.product_id,
@@ -394,7 +432,7 @@ def _report_audit_state(report: DailyReport, lines: list[SalesLine] | None = Non
                 "amount": _money(row.amount),
                 "collected": _money(row.collected),
             }
-            for row in stored
+            for row in stored or ()
         ]
     else:
         state["lines"] = [

@@ -161,8 +161,8 @@ def test_date_parameters_and_row_locks(world):
 
 
 def test_report_lines_are_deleted_without_a_collector_only_while_that_is_safe():
-    """reports.services._report_lines_delete skips QuerySet.delete's Collector: true only while
-    nothing refers to a sales line and no signal watches their deletion."""
+    """reports.services._report_lines_keep deletes lines without QuerySet.delete's Collector:
+    right only while nothing refers to a sales line and no signal watches their deletion."""
     from django.db.models.deletion import Collector
 
     from reports.models import SalesEntry

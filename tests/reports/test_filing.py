@@ -147,9 +147,11 @@ def test_the_first_filing_time_is_kept_and_the_update_time_moves(client_for, wor
     assert (report.submitted_at, report.updated_at, report.orders) == (first_at, later, 3)
     assert answer.json()["submitted_at"] == first.json()["submitted_at"]
     assert answer.json()["updated_at"] != first.json()["updated_at"]
-    assert [entry.created_at for entry in SalesEntry.objects.filter(member=world.agent)] == [
-        later,
-        later,
+    # The line filed first keeps its creation time (and id); the one added is new.
+    stored = SalesEntry.objects.filter(member=world.agent).order_by("id")
+    assert [(entry.pk, entry.created_at) for entry in stored] == [
+        (first.json()["lines"][0]["id"], first_at),
+        (answer.json()["lines"][1]["id"], later),
     ]
 
 

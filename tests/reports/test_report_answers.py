@@ -57,14 +57,16 @@ def test_a_put_answers_the_stored_lines_without_reading_them_again(client_for, w
     }
     assert response.data["lines"][1]["customer"] is None
     assert response.data["totals"]["sales_amount"] == "450.50"
-    # The last write is the lines' INSERT (on PostgreSQL, before the cut-off, the call of a
-    # filing function: reports/filing.py).
-    insert = max(
+    # Nothing is read after the last write: the report's UPDATE (the lines sent again are
+    # unchanged, and a kept line is not written), or on PostgreSQL, before the cut-off, the call
+    # of a filing function (reports/filing.py).
+    last_write = max(
         i
         for i, q in enumerate(ctx.captured_queries)
-        if "INSERT INTO" in q["sql"] or "reports_daily_report_file" in q["sql"]
+        if q["sql"].lstrip().startswith(("INSERT", "UPDATE", "DELETE"))
+        or "reports_daily_report_file" in q["sql"]
     )
-    after = [q["sql"].strip() for q in ctx.captured_queries[insert + 1 :]]
+    after = [q["sql"].strip() for q in ctx.captured_queries[last_write + 1 :]]
     assert not [sql for sql in after if sql.startswith("SELECT")], after
 
 
