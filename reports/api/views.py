@@ -65,9 +65,11 @@ DATE_PATH = OpenApiParameter(
 
 class MyDailyReportView(OrgScopedMixin, generics.GenericAPIView):
     """The caller's own report for a day. PUT files it (201) or replaces it (200), with its
-    sales lines; the same body sent again gives the same report. Editable until the
-    organization's cut-off on the following day (a report first filed after the day's cut-off is
-    late); afterwards 409 unless a leader above or an administrator unlocked it."""
+    sales lines; the same body sent again gives the same report. A replacement keeps the lines'
+    ids in order: the n-th line sent updates the n-th stored line, lines beyond the stored ones
+    are added, stored lines beyond those sent are deleted. Editable until the organization's
+    cut-off on the following day (a report first filed after the day's cut-off is late);
+    afterwards 409 unless a leader above or an administrator unlocked it."""
 
     queryset = DailyReport.objects.prefetch_related(REPORT_LINES)
     serializer_class = DailyReportSerializer
