@@ -20,7 +20,6 @@ from agents.selectors import WORKING_STATUSES, member_scope_q
 from .models import (
     Appraisal,
     AppraisalCycle,
-    AppraisalTemplate,
     CriterionScore,
     CycleStatus,
 )
@@ -57,26 +56,12 @@ def appraisal_scope_q(*, membership: Membership, prefix: str = "") -> Q:
     )
 
 
-def appraisal_list(*, organization: Organization, viewer: Membership) -> QuerySet[Appraisal]:
-    return (
-        Appraisal.objects.filter(organization=organization)
-        .filter(appraisal_scope_q(membership=viewer))
-        .select_related("member__user", "cycle")
-    )
-
-
 def appraisal_scores_prefetch() -> Prefetch:
     return Prefetch(
         "scores",
         queryset=CriterionScore.objects.select_related("criterion").order_by(
             "criterion__order", "criterion_id"
         ),
-    )
-
-
-def template_with_parts(*, organization: Organization) -> QuerySet[AppraisalTemplate]:
-    return AppraisalTemplate.objects.filter(organization=organization).prefetch_related(
-        "criteria", "grades"
     )
 
 
