@@ -96,6 +96,21 @@ def _iso_zone(field: serializers.DateTimeField):
     return field.timezone if hasattr(field, "timezone") else field.default_timezone()
 
 
+def _moments(fields, names) -> Callable[[str, object], object]:
+    """moment(name, value): what the DateTimeField `fields[name]` answers for `value`, its time
+    zone looked up once (per answer: the zone cannot change meanwhile), for `names`."""
+    zones = {name: _iso_zone(fields[name]) for name in names}
+
+    def moment(name, value):
+        zone = zones[name]
+        if value is None or zone is None or timezone.is_naive(value):
+            return None if value is None else fields[name].to_representation(value)
+        text = value.astimezone(zone).isoformat()  # DateTimeField's ISO 8601 answer
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return moment
+
+
 _SHARED_FIELDS: dict[type, dict] = {}
 
 
@@ -412,15 +427,7 @@ class DailyReportSerializer(serializers.ModelSerializer):
         fields = shared_fields(type(self))
         if tuple(fields) != self.HANDLED:
             return False
-        # Once per answer: the time zone cannot change meanwhile.
-        zones = {name: _iso_zone(fields[name]) for name in ("submitted_at", "updated_at")}
-
-        def moment(name, value):
-            zone = zones[name]
-            if value is None or zone is None or timezone.is_naive(value):
-                return None if value is None else fields[name].to_representation(value)
-            text = value.astimezone(zone).isoformat()  # DateTimeField's ISO 8601 answer
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        moment = _moments(fields, ("submitted_at", "updated_at"))
 
         line_fields = shared_fields(SalesLineSerializer)
         line_money = (
@@ -494,6 +501,69 @@ class SalesEntrySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    # The fields to_representation below answers, in order; when the declared fields differ
+    # (one was added), it falls back to ModelSerializer's own.
+    HANDLED = (
+        "id",
+        "date",
+        "member",
+        "product",
+        "customer",
+        "quantity",
+        "amount",
+        "collected",
+        "profit",
+        "source",
+        "region",
+        "daily_report",
+        "created_at",
+    )
+
+    def to_representation(self, instance):
+        """ModelSerializer's answer (ids for relations, each field's own to_representation for
+        the date, the money and the time) without its per-field attribute lookup: a page holds
+        up to 200 entries (issue 7, bench/README.md). The formats are worked out once per
+        answer."""
+        formats = self.context.get("_sales_formats")
+        if formats is None:
+            formats = self.context["_sales_formats"] = self._formats()
+        if formats is False:
+            return super().to_representation(instance)
+        date_text, moment, amount_text, collected_text, profit_text = formats
+        return {
+            "id": instance.id,
+            "date": date_text(instance.date),
+            "member": instance.member_id,
+            "product": instance.product_id,
+            "customer": instance.customer_id,
+            "quantity": instance.quantity,
+            "amount": amount_text(instance.amount),
+            "collected": collected_text(instance.collected),
+            "profit": profit_text(instance.profit),
+            "source": instance.source,
+            "region": instance.region_id,
+            "daily_report": instance.daily_report_id,
+            "created_at": moment("created_at", instance.created_at),
+        }
+
+    def _formats(self):
+        """The date's, the times' and the money's formats for every entry of an answer; False
+        when the declared fields differ from those to_representation handles."""
+        fields = shared_fields(type(self))
+        if tuple(fields) != self.HANDLED or not all(
+            type(fields[name]) is field_type
+            for name, field_type in (
+                ("date", serializers.DateField),
+                ("source", serializers.ChoiceField),
+            )
+        ):
+            return False
+        return (
+            fields["date"].to_representation,
+            _moments(fields, ("created_at",)),
+            *(money_text(fields[name]) for name in ("amount", "collected", "profit")),
+        )
 
 
 class SalesEntryInputSerializer(serializers.Serializer):

@@ -8,9 +8,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework import serializers
 
-from reports.api.serializers import DailyReportSerializer, SalesLineSerializer
+from reports.api.serializers import (
+    DailyReportSerializer,
+    SalesEntrySerializer,
+    SalesLineSerializer,
+)
 from reports.models import DailyReport, SalesEntry
 from reports.selectors import report_lines_attach
 from tests.agents.factories import CustomerFactory, ProductFactory
@@ -109,6 +114,33 @@ def test_the_hand_written_representations_equal_the_model_serializers(world, clo
         for line in report.lines.all():
             generic_line = serializers.ModelSerializer.to_representation(line_serializer, line)
             assert line_serializer.to_representation(line) == generic_line
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_the_sales_entries_hand_written_representation_equals_the_model_serializers(world, zone):
+    report = DailyReportFactory(organization=world.org, member=world.agent, date=DAY)
+    customer = CustomerFactory(organization=world.org, owner=world.agent)
+    SalesEntryFactory(
+        organization=world.org, member=world.agent, daily_report=report, date=DAY, customer=customer
+    )
+    SalesEntryFactory(
+        organization=world.org,
+        member=world.agent,
+        date=DAY,
+        source="api",
+        amount=Decimal("1234.5"),
+        collected=Decimal("0.10"),
+    )
+    entries = list(SalesEntry.objects.filter(member=world.agent).order_by("id"))
+    assert {entry.customer_id is None for entry in entries} == {True, False}
+    assert {entry.daily_report_id is None for entry in entries} == {True, False}
+    with timezone.override(zone):
+        serializer = SalesEntrySerializer(entries, many=True)
+        generic = [
+            serializers.ModelSerializer.to_representation(serializer.child, entry)
+            for entry in entries
+        ]
+        assert serializer.data == generic
 
 
 def test_a_list_page_has_each_reports_lines_in_filing_order(client_for, world):

@@ -121,7 +121,8 @@ def test_a_line_keeps_its_id_through_edits(client_for, world, goods, path, clock
 
 
 def test_a_line_sent_again_unchanged_is_not_written(client_for, world, goods, path):
-    """Nothing to update: the row is left as it is (PostgreSQL: the same row version, at the same place)."""
+    """Nothing to update: the row is left as it is (PostgreSQL: the same row version, at the
+    same place)."""
     serum, cream = goods
     client = client_for(world.agent)
     body = {"lines": [_line(serum, "10"), _line(cream, "20")]}
