@@ -10,9 +10,11 @@ from agents.api.lockout import TokenObtainView
 from agents.api.throttling import AuthRateThrottle
 
 # Every organization-scoped URL pattern, by app. tests/test_permission_matrix.py enumerates these.
+# The reports first: their daily-report PUT is the API's most frequent request, and Django tries
+# the patterns in order (no two apps' patterns match the same path).
 ORG_SCOPED_URLCONFS = [
-    "agents.api.urls",
     "reports.api.urls",
+    "agents.api.urls",
     "plans.api.urls",
     "notifications.api.urls",
     "appraisals.api.urls",

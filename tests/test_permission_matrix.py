@@ -1,10 +1,11 @@
 """Runs every app's permission matrix and checks that no organization-scoped route is missing."""
 
 import importlib
+import re
 
 import pytest
 from django.db import transaction
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from tests.matrix import PERSONAS
 
@@ -76,3 +77,28 @@ def test_every_org_route_has_a_matrix_entry():
     assert routes, "no organization-scoped routes found"
     missing = sorted(routes - covered)
     assert not missing, f"routes without a permission-matrix case: {missing}"
+
+
+def test_every_org_route_is_reached_by_its_own_urls():
+    """The apps' URLconfs are tried in the order of config.api_router.ORG_SCOPED_URLCONFS (the
+    reports first, for the speed of the daily-report PUT): no app's pattern may catch another
+    app's URL."""
+    samples = {"int": "7", "slug": "acme", "str": "2026-03-10", "path": "x/y"}
+    found = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and "<slug:org_slug>" in route:
+                if "\\.(?P<format>" in route or "<drf_format_suffix" in route:
+                    continue
+                found.append((pattern.name, route))
+
+    walk(get_resolver().url_patterns, "")
+    assert found
+    for name, route in found:
+        path = re.sub(r"<(\w+):\w+>", lambda match: samples[match.group(1)], route)
+        path = re.sub(r"\(\?P<\w+>[^)]*\)", "7", path).replace("^", "").replace("$", "")
+        assert resolve("/" + path).url_name == name, (name, path)
