@@ -32,12 +32,26 @@ _MEMBERSHIP_OF_USER = CompiledQuery(_membership_of_user, kinds={"user_id": int, 
 
 
 def memberships_of_user(*, user) -> QuerySet[Membership]:
+    """The user's memberships in active organizations, with the organization, by its name.
+    Members who left are no longer members."""
+    return _memberships_of_user_id(user_id=user.pk)
+
+
+def memberships_of_user_list(*, user) -> list[Membership]:
+    """memberships_of_user's rows, through a compiled statement (GET me/ and orgs/ run it)."""
+    return _MEMBERSHIPS_OF_USER.all(user_id=user.pk)
+
+
+def _memberships_of_user_id(*, user_id: int) -> QuerySet[Membership]:
     return (
-        Membership.objects.filter(user=user, organization__is_active=True)
+        Membership.objects.filter(user_id=user_id, organization__is_active=True)
         .exclude(status=MemberStatus.LEFT)
         .select_related("organization")
-        .order_by("organization__name")
+        .order_by("organization__name", "pk")
     )
+
+
+_MEMBERSHIPS_OF_USER = CompiledQuery(_memberships_of_user_id, kinds={"user_id": int})
 
 
 def subtree_q(*, root: Membership, prefix: str = "", include_root: bool = True) -> Q:

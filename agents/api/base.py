@@ -12,9 +12,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from agents.api.authentication import DeferredJWTAuthentication, DeferredUser
+from agents.api.authentication import DeferredJWTMixin, DeferredUser
 from agents.models import Membership, MemberStatus, Organization
 from agents.permissions import Rule
 from agents.selectors import member_scope_q, membership_for_user
@@ -48,11 +47,12 @@ class TenantAccess(permissions.BasePermission):
         return True
 
 
-class OrgScopedMixin:
-    """See the module docstring. Subclasses declare `queryset`, `access`, and where needed
-    `member_scope` (the lookup path from the model to the Membership that owns a row, for
-    per-member scoping; None means every member sees every row of the organization) and
-    `own_field` (the field that names the row's owner, for `own_only` rules)."""
+class OrgScopedMixin(DeferredJWTMixin):
+    """See the module docstring. Bearer tokens leave the user unread (DeferredJWTMixin):
+    resolve_tenant reads it with the membership. Subclasses declare `queryset`, `access`, and
+    where needed `member_scope` (the lookup path from the model to the Membership that owns a
+    row, for per-member scoping; None means every member sees every row of the organization)
+    and `own_field` (the field that names the row's owner, for `own_only` rules)."""
 
     permission_classes = [permissions.IsAuthenticated, TenantAccess]
     access: dict[str, Rule] = {}
@@ -63,17 +63,6 @@ class OrgScopedMixin:
     membership: Membership
 
     # --- tenant ------------------------------------------------------------------------------
-    def get_authenticators(self):
-        """Bearer tokens leave the user unread: resolve_tenant reads it with the membership.
-        The schema documents simplejwt's scheme, whose tokens these are."""
-        authenticators = super().get_authenticators()
-        if getattr(self, "swagger_fake_view", False):
-            return authenticators
-        return [
-            DeferredJWTAuthentication() if type(each) is JWTAuthentication else each
-            for each in authenticators
-        ]
-
     def resolve_tenant(self, request) -> None:
         if hasattr(self, "membership"):
             return

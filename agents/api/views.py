@@ -9,8 +9,9 @@ from agents import services
 from agents.filters import CustomerFilter, MemberFilter, ProductFilter, RegionFilter
 from agents.models import AgentLevel, CalendarDay, Customer, Membership, Product, Region
 from agents.permissions import CATALOG_ACCESS, MANAGE, OWN_WRITE, READ
-from agents.selectors import memberships_of_user
+from agents.selectors import memberships_of_user_list
 
+from .authentication import DeferredJWTMixin
 from .base import OrgScopedMixin, OrgScopedModelViewSet, OrgScopedViewSet
 from .serializers import (
     AgentLevelSerializer,
@@ -32,7 +33,7 @@ from .serializers import (
 # --- Identity and sign-up -------------------------------------------------------------------------
 
 
-class MeView(APIView):
+class MeView(DeferredJWTMixin, APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         user = request.user
@@ -40,17 +41,17 @@ class MeView(APIView):
             "id": user.pk,
             "username": user.username,
             "get_display_name": user.get_display_name(),
-            "memberships": list(memberships_of_user(user=user)),
+            "memberships": memberships_of_user_list(user=user),
         }
         return Response(MeSerializer(payload).data)
 
 
-class OrganizationListView(APIView):
+class OrganizationListView(DeferredJWTMixin, APIView):
     """The caller's organizations; POST signs up a new organization with the caller as owner."""
 
     @extend_schema(responses=MyOrganizationSerializer(many=True))
     def get(self, request):
-        memberships = memberships_of_user(user=request.user)
+        memberships = memberships_of_user_list(user=request.user)
         return Response(MyOrganizationSerializer(memberships, many=True).data)
 
     @extend_schema(

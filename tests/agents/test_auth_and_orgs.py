@@ -1,8 +1,12 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from agents.calendar import statutory_exceptions
 from agents.models import CalendarDay, Membership, Organization, Role
-from tests.agents.factories import UserFactory
+from tests.agents.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.conftest import throttle_counters_forget
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +139,73 @@ def test_token_endpoint_is_throttled_per_address(api_client, world, monkeypatch,
     other = api_client.post("/api/v1/auth/token/", {"username": "leader", "password": "x"})
     assert other.status_code == 429
     throttle_counters_forget()
+
+
+def _bearer(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+def test_me_lists_the_organizations_the_user_works_for_by_name(world):
+    """Another organization's membership too; not one the user left, nor an inactive one's."""
+    user = world.agent.user
+    zebra = MembershipFactory(
+        organization=OrganizationFactory(slug="zebra", name="Zebra"), user=user, role="leader"
+    )
+    MembershipFactory(organization=world.rival, user=user, status="left")
+    closed = OrganizationFactory(slug="closed", name="Aardvark", is_active=False)
+    MembershipFactory(organization=closed, user=user)
+    client = _bearer(user)
+    with CaptureQueriesContext(connection) as queries:
+        me = client.get("/api/v1/me/")
+    assert me.status_code == 200
+    assert me.json() == {
+        "id": user.pk,
+        "username": "agent",
+        "display_name": user.get_display_name(),
+        "memberships": [
+            {
+                "id": world.agent.pk,
+                "role": "agent",
+                "organization": {"slug": "acme", "name": "Acme"},
+            },
+            {"id": zebra.pk, "role": "leader", "organization": {"slug": "zebra", "name": "Zebra"}},
+        ],
+    }
+    assert len(queries) == 2  # the user, the memberships with their organizations
+    assert client.get("/api/v1/orgs/").json() == [
+        {"slug": "acme", "name": "Acme", "role": "agent"},
+        {"slug": "zebra", "name": "Zebra", "role": "leader"},
+    ]
+
+
+def test_me_answers_what_its_serializer_declares(world):
+    from rest_framework import serializers
+
+    from agents.api.serializers import MeSerializer
+    from agents.selectors import memberships_of_user_list
+
+    user = world.agent.user
+    MembershipFactory(organization=world.rival, user=user, role="admin")
+    payload = {
+        "id": user.pk,
+        "username": user.username,
+        "get_display_name": user.get_display_name(),
+        "memberships": memberships_of_user_list(user=user),
+    }
+    assert len(payload["memberships"]) == 2
+    serializer = MeSerializer(payload)
+    assert serializer.data == serializers.Serializer.to_representation(serializer, payload)
+
+
+def test_a_token_whose_user_is_gone_or_inactive_is_401_on_me(world):
+    gone, inactive = UserFactory(), world.leader.user
+    gone_client, inactive_client = _bearer(gone), _bearer(inactive)
+    gone.delete()
+    inactive.is_active = False
+    inactive.save(update_fields=["is_active"])
+    for client, code in ((gone_client, "user_not_found"), (inactive_client, "user_inactive")):
+        response = client.get("/api/v1/me/")
+        assert response.status_code == 401
+        assert response.json()["code"] == code
