@@ -277,8 +277,9 @@ def daily_report_upsert(
     now: dt.datetime | None = None,
 ) -> tuple[DailyReport, bool]:
     """File or replace the member's report for `day`: (report, created). Idempotent: the same
-    request gives the same report however often it is sent. Replacing replaces the report's
-    sales lines (SalesEntry, source "report") in the same transaction.
+    request gives the same report however often it is sent. Replacing writes the report's
+    sales lines (SalesEntry, source "report") in the same transaction, over the stored ones by
+    position: they keep their ids (_report_lines_keep).
 
     Before the day's cut-off on PostgreSQL, one call of a database function writes it
     (reports/filing.py: its upsert settles concurrent first filings itself). Otherwise (late,
