@@ -1,4 +1,5 @@
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 # The largest id a bigint column holds: a larger number sent as an id is a 400 on its field, not
 # an overflow in the database driver (a 500).
@@ -20,6 +21,13 @@ class OrgRelatedField(serializers.PrimaryKeyRelatedField):
     def __init__(self, *, scope=None, **kwargs):
         self.scope = scope
         super().__init__(**kwargs)
+
+    def run_validation(self, data=empty):
+        # DRF takes "" for null in a relation (for HTML forms); this API takes JSON, where an id
+        # is a number or null as the schema says: "" is a 400 naming the field.
+        if isinstance(data, str) and data == "":
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().run_validation(data)
 
     def get_queryset(self):
         queryset = super().get_queryset()
