@@ -433,7 +433,7 @@ def _report_audit_state(
                 "amount": _money(row.amount),
                 "collected": _money(row.collected),
             }
-            for row in stored or ()
+            for row in stored
         ]
     else:
         state["lines"] = [

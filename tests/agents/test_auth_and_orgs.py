@@ -209,3 +209,14 @@ def test_a_token_whose_user_is_gone_or_inactive_is_401_on_me(world):
         response = client.get("/api/v1/me/")
         assert response.status_code == 401
         assert response.json()["code"] == code
+
+
+def test_sign_up_with_a_bearer_token_makes_its_user_the_owner(db):
+    """orgs/ leaves a bearer's user unread until it is used (DeferredJWTMixin): the new
+    membership is that user's."""
+    user = UserFactory()
+    response = _bearer(user).post("/api/v1/orgs/", {"slug": "via-token", "name": "Via Token"})
+    assert response.status_code == 201, response.data
+    owner = Membership.objects.get(organization__slug="via-token")
+    assert (owner.user_id, owner.role) == (user.pk, Role.OWNER)
+    assert _bearer(user).get("/api/v1/me/").json()["memberships"][0]["id"] == owner.pk
